@@ -1,0 +1,162 @@
+import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
+
+/*
+ * nginx's tokenizer (ngx_conf_read_token) is a byte state machine; these token patterns encode
+ * the same rules:
+ * - a word ends at whitespace, ";" or "{" — but "{" right after "$" stays in the word (${var});
+ * - "}" does not end a word; "#" starts a comment only where a token could start;
+ * - a quote opens a quoted string only at the start of a token; "\" escapes the next byte
+ *   everywhere (in and out of quotes), including a newline.
+ * What must follow a closing quote is checked after lexing (see scanQuoteFollowers).
+ */
+export const Whitespace = createToken({
+  name: 'Whitespace',
+  pattern: /[ \t\r\n]+/,
+  group: Lexer.SKIPPED,
+  line_breaks: true,
+});
+export const Comment = createToken({ name: 'Comment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
+export const Semi = createToken({ name: 'Semi', pattern: ';' });
+export const LBrace = createToken({ name: 'LBrace', pattern: '{' });
+export const RBrace = createToken({ name: 'RBrace', pattern: '}' });
+export const DQuoted = createToken({
+  name: 'DQuoted',
+  pattern: /"(?:\\[\s\S]|[^"\\])*"/,
+  line_breaks: true,
+  start_chars_hint: ['"'],
+});
+export const SQuoted = createToken({
+  name: 'SQuoted',
+  pattern: /'(?:\\[\s\S]|[^'\\])*'/,
+  line_breaks: true,
+  start_chars_hint: ["'"],
+});
+/** A quote that never closes: nginx reads to end of file (or to its 4 KiB token limit). */
+export const Unterminated = createToken({
+  name: 'Unterminated',
+  pattern: /["'][\s\S]*/,
+  line_breaks: true,
+  start_chars_hint: ['"', "'"],
+});
+export const Word = createToken({
+  name: 'Word',
+  pattern:
+    /(?:\\[\s\S]|\\$|\$\{*|[^ \t\r\n;{}#"'\\$])(?:\\[\s\S]|\\$|\$\{*|[^ \t\r\n;{\\$])*/,
+  line_breaks: true,
+});
+
+export const allTokens: TokenType[] = [
+  Whitespace,
+  Comment,
+  Semi,
+  LBrace,
+  RBrace,
+  DQuoted,
+  SQuoted,
+  Unterminated,
+  Word,
+];
+
+export const nginxLexer = new Lexer(allTokens, {
+  positionTracking: 'onlyStart',
+  lineTerminatorsPattern: /\n/g,
+  lineTerminatorCharacters: ['\n'],
+  ensureOptimizations: false,
+  skipValidations: true,
+});
+
+/** nginx's read buffer (NGX_CONF_BUFFER): no token may reach this length. */
+export const TOKEN_LIMIT = 4096;
+
+export interface LexResult {
+  tokens: IToken[];
+  /** An error the lexer finds at a point in the stream; tokens stop just before it. */
+  stop?: { message: string; line: number; column: number; offset: number };
+}
+
+function lineAt(text: string, offset: number, from: IToken): { line: number; column: number } {
+  let line = from.startLine ?? 1;
+  let lastNl = -1;
+  for (let i = from.startOffset; i < offset; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lastNl = i;
+    }
+  }
+  const column =
+    lastNl >= 0 ? offset - lastNl : (from.startColumn ?? 1) + (offset - from.startOffset);
+  return { line, column };
+}
+
+/** Applies the rules a regex can't carry: the byte after a closing quote, and the 4 KiB limit. */
+export function tokenize(text: string): LexResult {
+  const { tokens } = nginxLexer.tokenize(text);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    const type = t.tokenType;
+    if (type === Word || type === DQuoted || type === SQuoted || type === Unterminated) {
+      // Bytes nginx must hold at once: a word from its first byte, a quoted string after its
+      // opening quote (the closing quote ends the token before another refill is needed).
+      const held =
+        type === Word ? t.image.length : type === Unterminated ? t.image.length - 1 : t.image.length - 2;
+      if (held >= TOKEN_LIMIT) {
+        const message =
+          type === Word
+            ? `too long parameter "${t.image.slice(0, 10)}..." started`
+            : `too long parameter, probably missing terminating "${t.image[0]}" character`;
+        return {
+          tokens: tokens.slice(0, i),
+          stop: { message, line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset },
+        };
+      }
+    }
+    if (type === DQuoted || type === SQuoted) {
+      const after = t.startOffset + t.image.length;
+      if (after < text.length) {
+        const ch = text[after];
+        if (ch !== ' ' && ch !== '\t' && ch !== '\r' && ch !== '\n' && ch !== ';' && ch !== '{' && ch !== ')') {
+          const pos = lineAt(text, after, t);
+          return {
+            tokens: tokens.slice(0, i + 1),
+            stop: { message: `unexpected "${ch}"`, line: pos.line, column: pos.column, offset: after },
+          };
+        }
+      }
+    }
+  }
+  return { tokens };
+}
+
+/** nginx's escape processing when a word is stored: \" \' \\ lose the backslash; \t \r \n become bytes. */
+export function unescape(s: string): string {
+  if (s.indexOf('\\') < 0) return s;
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\\' && i + 1 < s.length) {
+      const n = s[i + 1];
+      if (n === '"' || n === "'" || n === '\\') {
+        out += n;
+        i++;
+        continue;
+      }
+      if (n === 't') {
+        out += '\t';
+        i++;
+        continue;
+      }
+      if (n === 'r') {
+        out += '\r';
+        i++;
+        continue;
+      }
+      if (n === 'n') {
+        out += '\n';
+        i++;
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
