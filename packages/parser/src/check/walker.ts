@@ -1,0 +1,242 @@
+import * as path from 'node:path';
+import type { ConfigFile, Directive } from '../ast.js';
+import { diag, type Diagnostic } from '../diagnostic.js';
+import { argCountOk, DIRECTIVES_BY_NAME, specFor, suggestDirective } from '../directives/index.js';
+import type { Context, DirectiveSpec } from '../directives/types.js';
+import { parseText } from '../parser.js';
+import { parseFlag, parseNumber, parseOffset, parseSize, parseTime } from '../values.js';
+import { isGlob, type ConfigFs } from './files.js';
+import { HANDLERS, RAW_BLOCKS } from './handlers.js';
+import type { Scope, WalkState } from './state.js';
+
+/** Thrown to unwind the walk at the first emerg: nginx stops there too. */
+export class Stop extends Error {}
+
+/**
+ * Walks a config the way ngx_conf_parse does: in stream order, expanding includes where they
+ * stand, dispatching each directive to the table entry nginx would pick, and stopping at the
+ * first error.
+ */
+export class Walker {
+  constructor(
+    readonly state: WalkState,
+    readonly fsys: ConfigFs,
+  ) {}
+
+  emit(d: Diagnostic): void {
+    this.state.diagnostics.push(d);
+    if (d.severity === 'emerg' || d.severity === 'alert' || d.severity === 'crit') throw new Stop();
+  }
+
+  /** An emerg at a directive's position (nginx reports the line of its ";" or "{"). */
+  fail(d: Directive, message: string, code = 'invalid'): never {
+    this.emit(diag('emerg', code, message, this.where(d)));
+    throw new Stop();
+  }
+
+  warn(d: Directive, message: string, code = 'warn'): void {
+    this.emit(diag('warn', code, message, this.where(d)));
+  }
+
+  where(d: Directive): { file: string; line: number; column?: number } {
+    // The caret can point at the name only when nginx's reported line is the name's line.
+    return { file: d.file, line: d.termLine, column: d.termLine === d.line ? d.column : undefined };
+  }
+
+  /** Loads (once) and parses a file, recording it in first-open order for -T. */
+  loadFile(file: string): ConfigFile | { errno: number; message: string } {
+    const cached = this.state.files.get(file);
+    if (cached) return cached;
+    const text = this.fsys.read(file);
+    if (typeof text !== 'string') return text;
+    const parsed = parseText(text, file);
+    this.state.files.set(file, parsed);
+    this.state.texts.set(file, text);
+    return parsed;
+  }
+
+  /** Walks a whole file in the given scope; its syntax error, if any, comes after its directives. */
+  walkFile(cf: ConfigFile, scope: Scope): void {
+    this.block(cf.directives, scope);
+    if (cf.syntaxError) this.emit(cf.syntaxError);
+  }
+
+  block(dirs: Directive[], scope: Scope): void {
+    for (const d of dirs) this.directive(d, scope);
+  }
+
+  directive(d: Directive, scope: Scope): void {
+    if (scope.raw) {
+      scope.raw(this, d, scope);
+      return;
+    }
+    const list = DIRECTIVES_BY_NAME.get(d.name);
+    if (!list) {
+      const hint = suggestDirective(d.name);
+      const dg = diag('emerg', 'unknown-directive', `unknown directive "${d.name}"`, this.where(d));
+      if (hint) dg.hint = hint;
+      this.emit(dg);
+      return;
+    }
+    const spec = specFor(d.name, scope.ctx);
+    if (!spec) this.fail(d, `"${d.name}" directive is not allowed here`, 'not-allowed');
+    if (!spec.block && d.block) this.fail(d, `directive "${d.name}" is not terminated by ";"`, 'not-terminated');
+    if (spec.block && !d.block) this.fail(d, `directive "${d.name}" has no opening "{"`, 'no-opening-brace');
+    if (!argCountOk(spec.args, d.args.length)) {
+      this.fail(d, `invalid number of arguments in "${d.name}" directive`, 'arg-count');
+    }
+    if (spec.status !== 'implemented' && spec.status !== 'no-effect') {
+      this.state.unimplemented.push({ directive: d, spec });
+    }
+    if (d.name === 'include') {
+      this.include(d, scope);
+      return;
+    }
+    const handler = HANDLERS[d.name];
+    if (handler) {
+      handler(this, d, scope, spec);
+    } else {
+      this.slot(d, scope, spec);
+      if (d.block) {
+        this.fail(d, `directive "${d.name}" has no handler for its block`);
+      }
+    }
+  }
+
+  /** The generic setters' checks (ngx_conf_set_*_slot), worded as nginx words them. */
+  slot(d: Directive, scope: Scope, spec: DirectiveSpec): void {
+    const v = d.args.map((a) => a.value);
+    const dup = () => {
+      const key = spec.module + ':' + d.name;
+      if (scope.seen.has(key)) this.fail(d, `"${d.name}" directive is duplicate`, 'duplicate');
+      scope.seen.add(key);
+    };
+    const rv = (msg: string) => this.fail(d, `"${d.name}" directive ${msg}`);
+    switch (spec.slot) {
+      case 'flag':
+        dup();
+        if (parseFlag(v[0]) === null) {
+          this.fail(d, `invalid value "${v[0]}" in "${d.name}" directive, it must be "on" or "off"`);
+        }
+        break;
+      case 'str':
+        dup();
+        break;
+      case 'num': {
+        dup();
+        const n = parseNumber(v[0]);
+        if (n === null) rv('invalid number');
+        this.bounds(d, spec, n!);
+        break;
+      }
+      case 'size':
+        dup();
+        if (parseSize(v[0]) === null) rv('invalid value');
+        break;
+      case 'off':
+        dup();
+        if (parseOffset(v[0]) === null) rv('invalid value');
+        break;
+      case 'msec':
+        dup();
+        if (parseTime(v[0], false) === null) rv('invalid value');
+        break;
+      case 'sec':
+        dup();
+        if (parseTime(v[0], true) === null) rv('invalid value');
+        break;
+      case 'bufs': {
+        dup();
+        const n = parseNumber(v[0]);
+        if (n === null || n === 0) rv('invalid value');
+        const s = parseSize(v[1]);
+        if (s === null || s === 0) rv('invalid value');
+        break;
+      }
+      case 'enum': {
+        dup();
+        const ok = spec.values?.some((x) => x.toLowerCase() === v[0].toLowerCase());
+        if (!ok) this.fail(d, `invalid value "${v[0]}"`);
+        break;
+      }
+      case 'bitmask': {
+        dup();
+        const seen = new Set<string>();
+        for (const x of v) {
+          const m = spec.values?.find((y) => y.toLowerCase() === x.toLowerCase());
+          if (!m) this.fail(d, `invalid value "${x}"`);
+          if (seen.has(m)) this.warn(d, `duplicate value "${x}"`);
+          seen.add(m);
+        }
+        break;
+      }
+      case 'path': {
+        dup();
+        for (let i = 1; i < v.length; i++) {
+          const n = parseNumber(v[i]);
+          if (n === null || n === 0 || n > 2) rv('invalid value');
+        }
+        break;
+      }
+      case 'str_array':
+      case 'keyval':
+      case 'access':
+      case 'custom':
+        break;
+    }
+  }
+
+  bounds(d: Directive, spec: DirectiveSpec, n: number): void {
+    const b = spec.bounds;
+    if (!b) return;
+    if (b.max === undefined) {
+      if (b.min !== undefined && n < b.min) this.fail(d, `value must be equal to or greater than ${b.min}`);
+    } else if (n < (b.min ?? 0) || n > b.max) {
+      this.fail(d, `value must be between ${b.min ?? 0} and ${b.max}`);
+    }
+  }
+
+  /** include: relative paths resolve against the main config's directory (the conf prefix). */
+  include(d: Directive, scope: Scope): void {
+    const target = d.args[0].value;
+    const full = path.isAbsolute(target) ? target : this.state.confPrefix + target;
+    let files: string[];
+    if (isGlob(full)) {
+      files = this.fsys.glob(full);
+    } else {
+      files = [full];
+    }
+    d.includes = files;
+    for (const f of files) {
+      if (this.state.including.includes(f)) {
+        this.fail(
+          d,
+          `include cycle: "${f}" is already being included (nginx would recurse until it crashes)`,
+          'include-cycle',
+        );
+      }
+      const loaded = this.loadFile(f);
+      if (!('directives' in loaded)) {
+        this.fail(d, `open() "${f}" failed (${loaded.errno}: ${loaded.message})`, 'open-failed');
+      }
+      this.state.including.push(f);
+      try {
+        this.walkFile(loaded, scope);
+      } finally {
+        this.state.including.pop();
+      }
+    }
+  }
+
+  /** Opens a child scope for a block directive and walks its contents. */
+  child(d: Directive, parent: Scope, ctx: Context, extra: Partial<Scope> = {}): Scope {
+    const scope: Scope = { ctx, seen: new Set(), parent, directive: d, ...extra };
+    return scope;
+  }
+}
+
+export function isEmerg(d: Diagnostic): boolean {
+  return d.severity === 'emerg' || d.severity === 'alert' || d.severity === 'crit';
+}
+
+export { RAW_BLOCKS };
