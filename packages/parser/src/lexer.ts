@@ -1,4 +1,4 @@
-import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
+import { createToken, Lexer, type IToken, type TokenType } from './chevrotain.js';
 
 /*
  * nginx's tokenizer (ngx_conf_read_token) is a byte state machine; these token patterns encode

@@ -1,4 +1,4 @@
-import { EmbeddedActionsParser, EOF, type IToken, type TokenType } from 'chevrotain';
+import { EmbeddedActionsParser, EOF, type IToken, type TokenType } from './chevrotain.js';
 import type { Arg, ConfigFile, Directive } from './ast.js';
 import { diag, type Diagnostic } from './diagnostic.js';
 import {
