@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { checkConfig, isEmerg, toCrossplane, type CheckResult, type Diagnostic } from '@nxproxy/parser';
 import { DEFAULT_CONF, DEFAULT_ERROR_LOG, DEFAULT_PREFIX, NGINX_COMPAT, VERSION } from './defaults.js';
-import { context, logLine, stderrLine } from './render.js';
+import { StartupLog } from './render.js';
 
 export interface CliOptions {
   test?: boolean;
@@ -73,32 +73,6 @@ function parseArgs(argv: string[]): CliOptions | number {
   };
 }
 
-/** Where start-up messages go: nginx prints "nginx: [level]" lines unless its error log is stderr. */
-class StartupLog {
-  constructor(
-    private readonly file: string | undefined,
-    private readonly quiet: boolean,
-  ) {}
-
-  diagnostic(d: Diagnostic, texts: ReadonlyMap<string, string>): void {
-    if (this.file === undefined) {
-      process.stderr.write(logLine(d) + '\n');
-    } else {
-      process.stderr.write(stderrLine(d) + '\n');
-      try {
-        fs.appendFileSync(this.file, logLine(d) + '\n');
-      } catch {
-        // nginx carries on when it cannot write its log
-      }
-    }
-    if (isEmerg(d) && !this.quiet) for (const l of context(d, texts)) process.stderr.write(l + '\n');
-  }
-
-  info(line: string): void {
-    process.stderr.write(`nxproxy: ${line}\n`);
-  }
-}
-
 export function unimplementedWarnings(result: CheckResult, strict: boolean): Diagnostic[] {
   return result.unimplemented.map(({ directive: d, spec }) => ({
     severity: strict ? 'emerg' : 'warn',
@@ -152,7 +126,8 @@ async function testConfig(o: CliOptions, prefix: string, conf: string, errorLog:
   function printSyntaxOk(): void {
     for (const d of extra) log.diagnostic(d, texts);
     if (extra.some(isEmerg)) ok = false;
-    if (ok && !o.quiet) log.info(`the configuration file ${confFile} syntax is ok`);
+    // nginx prints this as soon as parsing succeeds; later (post-parse) errors come after it.
+    if (!extra.some(isEmerg) && !o.quiet) log.info(`the configuration file ${confFile} syntax is ok`);
   }
   if (result.syntaxOkAfter === result.diagnostics.length) printSyntaxOk();
   if (!ok) {

@@ -1,4 +1,5 @@
-import { placeSuffix, type Diagnostic } from '@nxproxy/parser';
+import * as fs from 'node:fs';
+import { isEmerg, placeSuffix, type Diagnostic } from '@nxproxy/parser';
 
 /** nginx's "YYYY/MM/DD HH:MM:SS" local time. */
 export function logTime(d = new Date()): string {
@@ -39,3 +40,30 @@ export function context(d: Diagnostic, texts: ReadonlyMap<string, string>): stri
   if (d.hint) out.push(`  did you mean "${d.hint}"?`);
   return out;
 }
+
+/** Where start-up messages go: nginx prints "nginx: [level]" lines unless its error log is stderr. */
+export class StartupLog {
+  constructor(
+    private readonly file: string | undefined,
+    private readonly quiet: boolean,
+  ) {}
+
+  diagnostic(d: Diagnostic, texts: ReadonlyMap<string, string>): void {
+    if (this.file === undefined) {
+      process.stderr.write(logLine(d) + '\n');
+    } else {
+      process.stderr.write(stderrLine(d) + '\n');
+      try {
+        fs.appendFileSync(this.file, logLine(d) + '\n');
+      } catch {
+        // nginx carries on when it cannot write its log
+      }
+    }
+    if (isEmerg(d) && !this.quiet) for (const l of context(d, texts)) process.stderr.write(l + '\n');
+  }
+
+  info(line: string): void {
+    process.stderr.write(`nxproxy: ${line}\n`);
+  }
+}
+

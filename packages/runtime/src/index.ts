@@ -1,1 +1,10 @@
-export {};
+export { compile, type CompileOptions } from './compile/index.js';
+export type * from './compile/types.js';
+export { resolveHosts } from './provision.js';
+export { TableRef, listenAll, createListener } from './http/listener.js';
+export { openErrorLog, logError } from './log/error-log.js';
+export { closeAccessLogs } from './log/access-log.js';
+export { closePools } from './upstream/pools.js';
+export { normalizePath, validateHost, escapeUri } from './http/uri.js';
+export { findLocation, Found } from './http/locate.js';
+export { Req } from './http/request.js';

@@ -1,0 +1,186 @@
+import type { Req } from '../http/request.js';
+
+/** A compiled value: literal text and variable getters, evaluated per request. */
+export type Script = (r: Req) => string;
+
+export type RewriteOp =
+  | { op: 'return'; code: number; text?: Script; url?: Script }
+  | { op: 'rewrite'; re: RegExp; replacement: Script; flag: 'last' | 'break' | 'redirect' | 'permanent' | ''; redirectByScheme: boolean; keepArgs: boolean; hasArgs: boolean }
+  | { op: 'set'; name: string; value: Script }
+  | { op: 'break' }
+  | { op: 'if'; test: (r: Req) => boolean; conf: LocationConf; ops: RewriteOp[] };
+
+export interface HeaderSetting {
+  name: string;
+  lname: string;
+  value: Script;
+}
+
+export interface AddHeader {
+  name: string;
+  value: Script;
+  always: boolean;
+}
+
+export interface ErrorPage {
+  /** "=code", "=" (use upstream's), or undefined (keep the original). */
+  overwrite?: number | 'upstream';
+  target: Script;
+}
+
+export interface ProxyConf {
+  /** Static URL pieces, or a script when proxy_pass uses variables. */
+  scheme: 'http' | 'https';
+  url?: Script;
+  /** For a static proxy_pass: the upstream group and the URI part (null: none). */
+  group?: UpstreamGroup;
+  hostHeader: string;
+  port: string;
+  uriPart: string | null;
+  /** The location's name as written, for URI replacement. */
+  locationName: string;
+  headers: HeaderSetting[];
+  /** Lowercase names not to copy from the client (set headers and defaults). */
+  skip: Set<string>;
+  passRequestHeaders: boolean;
+  passRequestBody: boolean;
+  hide: Set<string>;
+  httpVersion: '1.0' | '1.1';
+  method?: Script;
+  redirects: { from: string | RegExp; to: Script }[] | 'off';
+  interceptErrors: boolean;
+  connectTimeout: number;
+  sendTimeout: number;
+  readTimeout: number;
+  nextUpstream: Set<string>;
+  nextUpstreamTries: number;
+  nextUpstreamTimeout: number;
+  buffering: boolean;
+  requestBuffering: boolean;
+  ignoreClientAbort: boolean;
+  setBody?: Script;
+}
+
+export interface UpstreamPeer {
+  /** "127.0.0.1:8081" or "unix:/path", as $upstream_addr shows it. */
+  name: string;
+  host: string;
+  port: number;
+  socketPath?: string;
+  weight: number;
+  maxFails: number;
+  failTimeout: number;
+  backup: boolean;
+  down: boolean;
+  maxConns: number;
+}
+
+export interface UpstreamGroup {
+  name: string;
+  peers: UpstreamPeer[];
+  backups: UpstreamPeer[];
+  balancer: 'round_robin' | 'least_conn' | 'ip_hash' | 'hash' | 'random';
+  hashKey?: Script;
+  hashConsistent?: boolean;
+  randomTwo?: boolean;
+  keepalive: number;
+  keepaliveTimeout: number;
+  keepaliveRequests: number;
+  keepaliveTime: number;
+  /** Implicit groups from proxy_pass http://host:port. */
+  implicit: boolean;
+}
+
+export interface LogFormat {
+  name: string;
+  render: (r: Req) => string;
+}
+
+export interface AccessLogTarget {
+  path: string;
+  format: LogFormat;
+  buffer: number;
+  flush: number;
+  condition?: Script;
+}
+
+export interface LocationConf {
+  name: string;
+  modifier: '=' | '^~' | '' | '~' | '~*' | '@' | 'if' | 'server';
+  regex?: RegExp;
+  /** Nested locations. */
+  tree?: LocationTree;
+  autoRedirect: boolean;
+  internal: boolean;
+  rewrites: RewriteOp[];
+  proxy?: ProxyConf;
+  root: string;
+  rootHasVars: boolean;
+  alias?: string;
+  index: string[];
+  defaultType: string;
+  types: Map<string, string>;
+  addHeaders: AddHeader[];
+  expires?: { kind: 'off' | 'epoch' | 'max' | 'time' | 'modified' | 'daily'; seconds: number };
+  errorPages: Map<number, ErrorPage>;
+  recursiveErrorPages: boolean;
+  clientMaxBodySize: number;
+  clientBodyTimeout: number;
+  sendTimeout: number;
+  keepaliveTimeout: number;
+  keepaliveRequests: number;
+  absoluteRedirect: boolean;
+  serverNameInRedirect: boolean;
+  portInRedirect: boolean;
+  serverTokens: 'on' | 'off' | 'build';
+  accessLogs: AccessLogTarget[];
+  logNotFound: boolean;
+  mergeSlashes: boolean;
+  chunkedTransferEncoding: boolean;
+  rewriteLog: boolean;
+}
+
+export interface LocationTree {
+  exact: Map<string, LocationConf>;
+  /** Inclusive (prefix and ^~) locations, longest name first. */
+  prefixes: LocationConf[];
+  regexes: LocationConf[];
+  named: Map<string, LocationConf>;
+}
+
+export interface ServerConf {
+  names: string[];
+  /** First server_name ($server_name). */
+  name: string;
+  conf: LocationConf;
+  tree: LocationTree;
+  mergeSlashes: boolean;
+  ignoreInvalidHeaders: boolean;
+  underscoresInHeaders: boolean;
+  largeHeaderBuffer: number;
+  clientHeaderTimeout: number;
+}
+
+export interface SocketConf {
+  key: string;
+  host: string;
+  port: number;
+  unix?: string;
+  defaultServer: ServerConf;
+  exact: Map<string, ServerConf>;
+  /** "*.example.com" as ".example.com" suffixes, longest first. */
+  headWildcards: [string, ServerConf][];
+  /** "www.example.*" as "www.example." prefixes, longest first. */
+  tailWildcards: [string, ServerConf][];
+  regexes: [RegExp, ServerConf][];
+}
+
+export interface RuntimeConfig {
+  sockets: SocketConf[];
+  upstreams: Map<string, UpstreamGroup>;
+  pidFile: string;
+  errorLog: { path: string; level: string };
+  prefix: string;
+  confFile: string;
+  hostname: string;
+}

@@ -1,0 +1,296 @@
+import { errors as undiciErrors, type Dispatcher } from 'undici';
+import type { ProxyConf, UpstreamGroup } from '../compile/types.js';
+import { logError } from '../log/error-log.js';
+import type { PeerState } from '../upstream/balancer.js';
+import { groupState, poolFor } from '../upstream/pools.js';
+import { implicitUpstream } from '../compile/upstreams.js';
+import { finalize } from './phases.js';
+import type { Req } from './request.js';
+import { writeHead, type Head } from './respond.js';
+import { escapeUri } from './uri.js';
+
+/** Request headers undici refuses or manages itself; nginx's defaults strip them anyway. */
+const UNDICI_MANAGED = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
+
+interface Target {
+  group: UpstreamGroup;
+  path: string;
+}
+
+/** The URI sent upstream, by nginx's proxy_pass rules (NGINX-SEMANTICS §4.1). */
+function upstreamTarget(r: Req, conf: ProxyConf, afterBreak: boolean): Target | { error: number } {
+  if (conf.url) {
+    const url = conf.url(r);
+    const m = /^(https?):\/\/([^/?]*)(.*)$/i.exec(url);
+    if (!m) {
+      logError('error', `invalid URL prefix in "${url}"`, r);
+      return { error: 500 };
+    }
+    const hostPort = m[2];
+    const uri = m[3];
+    const group =
+      // an upstream{} block of that name wins over DNS
+      conf.group ?? implicitUpstream(hostPort, m[1].toLowerCase() === 'https' ? 443 : 80, new Map());
+    r.proxyHost = hostPort;
+    r.proxyPort = /:(\d+)$/.exec(hostPort)?.[1] ?? (m[1].toLowerCase() === 'https' ? '443' : '80');
+    let path: string;
+    if (uri.length > 0) path = uri[0] === '?' ? '/' + uri : uri;
+    else path = r.uriChanged ? escapeUri(r.uri) + (r.args ? '?' + r.args : '') : r.requestUri;
+    return { group, path };
+  }
+  r.proxyHost = conf.hostHeader;
+  r.proxyPort = conf.port;
+  let path: string;
+  if (conf.uriPart === null) {
+    path = r.uriChanged ? escapeUri(r.uri) + (r.args ? '?' + r.args : '') : r.requestUri;
+  } else if (afterBreak || !r.uri.startsWith(conf.locationName) || r.loc.modifier === '@' || r.loc.modifier === 'if') {
+    path = escapeUri(r.uri) + (r.args ? '?' + r.args : '');
+  } else {
+    path = conf.uriPart + escapeUri(r.uri.slice(conf.locationName.length)) + (r.args ? '?' + r.args : '');
+  }
+  if (path.length === 0) {
+    logError('error', 'zero length URI to proxy', r);
+    return { error: 500 };
+  }
+  return { group: conf.group!, path };
+}
+
+function isInvalidHeaderName(name: string, underscores: boolean): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45) continue;
+    if (c === 95 && underscores) continue;
+    return true;
+  }
+  return false;
+}
+
+function readBody(r: Req): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const max = r.loc.clientMaxBodySize;
+    r.msg.on('data', (c: Buffer) => {
+      size += c.length;
+      if (max && size > max) {
+        r.msg.removeAllListeners('data');
+        reject(Object.assign(new Error('too large'), { status: 413 }));
+        return;
+      }
+      chunks.push(c);
+    });
+    r.msg.on('end', () => resolve(size ? Buffer.concat(chunks, size) : null));
+    r.msg.on('error', reject);
+  });
+}
+
+function hasBody(r: Req): boolean {
+  const te = r.header('transfer-encoding');
+  if (te !== undefined) return true;
+  const cl = r.header('content-length');
+  return cl !== undefined && cl !== '0';
+}
+
+export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void {
+  const t = upstreamTarget(r, conf, afterBreak);
+  if ('error' in t) return finalize(r, t.error);
+  const bodyWanted = conf.passRequestBody && hasBody(r);
+  if (bodyWanted && (conf.requestBuffering || r.header('transfer-encoding') !== undefined && conf.httpVersion === '1.0')) {
+    readBody(r).then(
+      (body) => forward(r, conf, t, body),
+      (e: { status?: number }) => finalize(r, e.status ?? 400),
+    );
+    return;
+  }
+  forward(r, conf, t, bodyWanted ? 'stream' : null);
+}
+
+function buildHeaders(r: Req, conf: ProxyConf, bodyLength: number | null): string[] {
+  const out: string[] = [];
+  for (const h of conf.headers) {
+    if (h.lname === 'content-length') {
+      if (bodyLength !== null) out.push(h.name, String(bodyLength));
+      continue;
+    }
+    if (UNDICI_MANAGED.has(h.lname)) continue;
+    const v = h.value(r);
+    if (v === '') continue;
+    if (h.lname === 'connection' && v !== 'close' && v !== 'keep-alive') continue;
+    out.push(h.name, v);
+  }
+  if (conf.passRequestHeaders) {
+    const raw = r.msg.rawHeaders;
+    const underscores = r.server.underscoresInHeaders;
+    const ignoreInvalid = r.server.ignoreInvalidHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i];
+      const lname = name.toLowerCase();
+      if (conf.skip.has(lname) || UNDICI_MANAGED.has(lname) || lname === 'connection') continue;
+      if (ignoreInvalid && isInvalidHeaderName(name, underscores)) continue;
+      out.push(name, raw[i + 1]);
+    }
+  }
+  return out;
+}
+
+function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stream'): void {
+  const state = groupState(t.group);
+  const tried = new Set<PeerState>();
+  const started = Date.now();
+  const maxTries = conf.nextUpstreamTries || t.group.peers.length + t.group.backups.length;
+  let attempts = 0;
+  const clientLength = body === 'stream' ? (r.header('content-length') !== undefined ? Number(r.header('content-length')) : null) : body ? body.length : null;
+  const headers = buildHeaders(r, conf, clientLength);
+  const method = conf.method ? conf.method(r) : r.method;
+
+  const attempt = (): void => {
+    const peer = state.pick(tried);
+    if (!peer) {
+      logError('error', `no live upstreams while connecting to upstream`, r);
+      (r.upstreamAddr ??= []).push(t.group.name);
+      (r.upstreamStatus ??= []).push('502');
+      (r.upstreamTime ??= []).push('0.000');
+      return finalize(r, 502);
+    }
+    tried.add(peer);
+    attempts++;
+    peer.conns++;
+    const t0 = Date.now();
+    const pool = poolFor(peer.peer, t.group, conf);
+    let abort: ((e?: Error) => void) | undefined;
+    let responded = false;
+    let finished = false;
+    const onClientClose = () => {
+      if (!r.res.writableFinished && !finished) abort?.(new Error('client closed'));
+    };
+    r.res.once('close', onClientClose);
+    const done = (failed: boolean) => {
+      if (finished) return;
+      finished = true;
+      peer.conns--;
+      state.release(peer, failed);
+      r.res.off('close', onClientClose);
+    };
+    const upstreamName = `http://${peer.peer.name}${t.path}`;
+    const handler: Dispatcher.DispatchHandler = {
+      onConnect(a: (e?: Error) => void) {
+        abort = a;
+      },
+      onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+        responded = true;
+        const elapsed = ((Date.now() - t0) / 1000).toFixed(3);
+        (r.upstreamAddr ??= []).push(peer.peer.name);
+        (r.upstreamStatus ??= []).push(String(statusCode));
+        (r.upstreamTime ??= []).push(elapsed);
+        const flat: string[] = new Array(raw.length);
+        for (let i = 0; i < raw.length; i++) flat[i] = raw[i].toString('latin1');
+        r.upstreamHeaders = flat;
+        if (conf.interceptErrors && statusCode >= 300 && r.loc.errorPages.has(statusCode)) {
+          done(false);
+          abort?.(new Error('intercepted'));
+          finalize(r, statusCode);
+          return false;
+        }
+        const head: Head = { status: statusCode, headers: [] };
+        for (let i = 0; i < flat.length; i += 2) {
+          const name = flat[i];
+          const lname = name.toLowerCase();
+          const value = flat[i + 1];
+          if (lname === 'connection' || lname === 'keep-alive' || lname === 'transfer-encoding') continue;
+          if (conf.hide.has(lname)) continue;
+          if (lname === 'content-type') head.contentType = value;
+          else if (lname === 'content-length') head.contentLength = Number(value);
+          else if (lname === 'last-modified') head.lastModified = value;
+          else if (lname === 'location') head.location = rewriteRedirect(r, conf, value);
+          else if (lname === 'refresh') head.headers!.push(name, rewriteRefresh(r, conf, value));
+          else head.headers!.push(name, value);
+        }
+        const bodyless = r.headerOnly || statusCode === 204 || statusCode === 304;
+        writeHead(r, head, !bodyless);
+        if (bodyless) r.res.end();
+        void resume;
+        return true;
+      },
+      onData(chunk: Buffer): boolean {
+        if (r.headerOnly) return true;
+        r.bodyBytesSent += chunk.length;
+        return r.res.write(chunk);
+      },
+      onComplete() {
+        done(false);
+        if (!r.res.writableEnded) r.res.end();
+      },
+      onError(err: Error) {
+        const timeout =
+          err instanceof undiciErrors.ConnectTimeoutError ||
+          err instanceof undiciErrors.HeadersTimeoutError ||
+          err instanceof undiciErrors.BodyTimeoutError;
+        done(true);
+        if (r.res.writableEnded || r.res.destroyed) return;
+        if (responded || r.res.headersSent) {
+          logError('error', timeout ? 'upstream timed out (110: Connection timed out) while reading upstream' : 'upstream prematurely closed connection while reading upstream', r, upstreamName);
+          r.res.destroy();
+          return;
+        }
+        const connecting = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || err instanceof undiciErrors.ConnectTimeoutError;
+        const msg = timeout
+          ? `upstream timed out (110: Connection timed out) while ${connecting ? 'connecting to' : 'reading response header from'} upstream`
+          : (err as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+            ? 'connect() failed (111: Connection refused) while connecting to upstream'
+            : 'upstream prematurely closed connection while reading response header from upstream';
+        logError('error', msg, r, upstreamName);
+        (r.upstreamAddr ??= []).push(peer.peer.name);
+        (r.upstreamStatus ??= []).push(timeout ? '504' : '502');
+        (r.upstreamTime ??= []).push(((Date.now() - t0) / 1000).toFixed(3));
+        const kind = timeout ? 'timeout' : 'error';
+        const canRetry =
+          conf.nextUpstream.has(kind) &&
+          attempts < maxTries &&
+          body !== 'stream' &&
+          (!conf.nextUpstreamTimeout || Date.now() - started < conf.nextUpstreamTimeout) &&
+          (connecting || (r.method !== 'POST' && r.method !== 'LOCK' && r.method !== 'PATCH') || conf.nextUpstream.has('non_idempotent'));
+        if (canRetry) return attempt();
+        finalize(r, timeout ? 504 : 502);
+      },
+    } as unknown as Dispatcher.DispatchHandler;
+    try {
+      pool.dispatch(
+        {
+          path: t.path,
+          method,
+          headers,
+          body: body === 'stream' ? r.msg : body ?? undefined,
+        },
+        handler,
+      );
+    } catch (e) {
+      done(true);
+      logError('error', `nxproxy could not send the request upstream: ${(e as Error).message}`, r, upstreamName);
+      finalize(r, 502);
+    }
+  };
+  attempt();
+}
+
+/** proxy_redirect applied to a Location header. */
+function rewriteRedirect(r: Req, conf: ProxyConf, value: string): string {
+  if (conf.redirects === 'off') return value;
+  for (const rule of conf.redirects) {
+    if (typeof rule.from === 'string') {
+      if (value.startsWith(rule.from)) return rule.to(r) + value.slice(rule.from.length);
+    } else {
+      const m = rule.from.exec(value);
+      if (m) {
+        r.captures = Array.from(m, (x) => x ?? '');
+        return rule.to(r);
+      }
+    }
+  }
+  return value;
+}
+
+function rewriteRefresh(r: Req, conf: ProxyConf, value: string): string {
+  const i = value.toLowerCase().indexOf('url=');
+  if (i < 0) return value;
+  return value.slice(0, i + 4) + rewriteRedirect(r, conf, value.slice(i + 4));
+}

@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LocationConf, ServerConf } from '../compile/types.js';
+
+/** Per-connection facts nginx keeps in ngx_connection_t. */
+export interface ConnInfo {
+  id: number;
+  requests: number;
+  remoteAddr: string;
+  remotePort: number;
+  serverAddr: string;
+  serverPort: number;
+}
+
+/**
+ * One request's state, the counterpart of ngx_http_request_t. Fields are plain and mutable
+ * (rewrite changes uri/args); variables read them through compiled getters.
+ */
+export class Req {
+  /** Current normalized, decoded path ($uri); changes on rewrite and internal redirects. */
+  uri = '';
+  args = '';
+  /** Raw request target as sent ($request_uri). */
+  requestUri: string;
+  /** The URI was changed by rewrite/try_files/error_page (nginx's !valid_unparsed_uri). */
+  uriChanged = false;
+  internal = false;
+  /** Normalized host from the request line or Host header ('' if none). */
+  host = '';
+  server!: ServerConf;
+  loc!: LocationConf;
+  captures: string[] | null = null;
+  namedCaptures: Record<string, string> | null = null;
+  /** set/map results and other per-request variables. */
+  vars: Map<string, string> | null = null;
+  status = 0;
+  bytesSent = 0;
+  bodyBytesSent = 0;
+  requestLength = 0;
+  readonly start: [number, number];
+  readonly startMs: number;
+  /** Upstream attempts for $upstream_* variables. */
+  upstreamAddr: string[] | null = null;
+  upstreamStatus: string[] | null = null;
+  upstreamTime: string[] | null = null;
+  upstreamConnectTime: string[] | null = null;
+  upstreamHeaders: string[] | null = null;
+  proxyHost = '';
+  proxyPort = '';
+  /** Response headers as sent, flat [name, value, ...], for $sent_http_*. */
+  sentHeaders: string[] | null = null;
+  internalRedirects = 0;
+  /** Status an error_page response is sent with (0: the page's own status). */
+  errStatus = 0;
+  /** Internal redirects to error pages turn the method into GET. */
+  methodOverride: string | undefined;
+  errorPageDepth = 0;
+  headerOnly: boolean;
+
+  constructor(
+    readonly msg: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly conn: ConnInfo,
+  ) {
+    this.requestUri = msg.url ?? '/';
+    this.start = process.hrtime() as [number, number];
+    this.startMs = Date.now();
+    this.headerOnly = msg.method === 'HEAD';
+  }
+
+  get method(): string {
+    return this.methodOverride ?? this.msg.method ?? 'GET';
+  }
+
+  get protocol(): string {
+    return `HTTP/${this.msg.httpVersion}`;
+  }
+
+  /** First request header with this lowercase name (nginx 1.22: first occurrence). */
+  header(lname: string): string | undefined {
+    const raw = this.msg.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i].length === lname.length && raw[i].toLowerCase() === lname) return raw[i + 1];
+    }
+    return undefined;
+  }
+
+  /** Every value of a header, in order. */
+  headers(lname: string): string[] {
+    const out: string[] = [];
+    const raw = this.msg.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() === lname) out.push(raw[i + 1]);
+    return out;
+  }
+
+  setVar(name: string, value: string): void {
+    (this.vars ??= new Map()).set(name, value);
+  }
+}

@@ -1,0 +1,126 @@
+import type { LocationConf } from '../compile/types.js';
+import { defaultErrorBody, formatHttpDate, httpDate, REASONS, wireStatus } from './error-pages.js';
+import type { Req } from './request.js';
+
+/** Statuses that get add_header (without "always") and expires (ngx_http_headers_filter). */
+const HEADERS_FILTER_CODES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
+
+/** Errors after which nginx closes the connection (ngx_http_special_response_handler). */
+const CLOSE_AFTER = new Set([400, 413, 414, 494, 495, 496, 497, 500, 501]);
+
+export interface Head {
+  status: number;
+  contentType?: string;
+  contentLength?: number;
+  lastModified?: string;
+  location?: string;
+  /** Further headers in order, flat [name, value, ...] (from the upstream). */
+  headers?: string[];
+  /** nginx generated this response as an error page ("special response"). */
+  special?: boolean;
+}
+
+export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
+  const msg = r.msg;
+  if (!msg.complete && msg.method !== 'GET' && msg.method !== 'HEAD') {
+    // an unread request body would be parsed as the next request
+  }
+  const conn = r.header('connection')?.toLowerCase();
+  const v11 = msg.httpVersionMajor === 1 && msg.httpVersionMinor >= 1;
+  let keep = v11 ? conn !== 'close' : conn === 'keep-alive';
+  if (loc && (loc.keepaliveTimeout === 0 || r.conn.requests >= loc.keepaliveRequests)) keep = false;
+  return keep;
+}
+
+/** "/path" made absolute as nginx's header filter does (absolute_redirect on). */
+export function absoluteLocation(r: Req, loc: string): string {
+  const lc = r.loc;
+  if (!lc.absoluteRedirect || loc[0] !== '/') return loc;
+  const host = lc.serverNameInRedirect ? r.server.name : r.host || r.server.name;
+  const port = lc.portInRedirect && r.conn.serverPort !== 80 ? `:${r.conn.serverPort}` : '';
+  return `http://${host}${port}${loc}`;
+}
+
+/**
+ * Writes the status line and headers in ngx_http_header_filter's order: Server, Date,
+ * Content-Type, Content-Length, Last-Modified, Location, Transfer-Encoding, Connection, then
+ * the rest, then add_header/expires.
+ */
+export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
+  const res = r.res;
+  const loc = r.loc;
+  if (r.errStatus && head.status === 200) head.status = r.errStatus;
+  const status = wireStatus(head.status);
+  r.status = head.status;
+  const h: string[] = [];
+  h.push('Server', loc?.serverTokens === 'off' ? 'nginx' : 'nginx/1.22.1');
+  h.push('Date', httpDate());
+  if (head.contentType) h.push('Content-Type', head.contentType);
+  const chunked = head.contentLength === undefined && hasBody && r.msg.httpVersionMinor >= 1 && !r.headerOnly && status !== 304 && status !== 204;
+  if (head.contentLength !== undefined) h.push('Content-Length', String(head.contentLength));
+  if (head.lastModified) h.push('Last-Modified', head.lastModified);
+  let location = head.location;
+  if (location !== undefined && location[0] === '/') {
+    h.push('Location', absoluteLocation(r, location));
+    location = undefined;
+  }
+  if (chunked && loc?.chunkedTransferEncoding !== false) h.push('Transfer-Encoding', 'chunked');
+  let keep = wantsKeepAlive(r, loc);
+  if (head.special && CLOSE_AFTER.has(head.status)) keep = false;
+  // without a length or chunking, the body ends when the connection closes
+  if (head.contentLength === undefined && hasBody && !chunked && !r.headerOnly) keep = false;
+  h.push('Connection', keep ? 'keep-alive' : 'close');
+  if (location !== undefined) h.push('Location', location);
+  if (head.headers) for (let i = 0; i < head.headers.length; i++) h.push(head.headers[i]);
+  if (loc) {
+    const filtered = HEADERS_FILTER_CODES.has(status);
+    if (filtered && loc.expires && loc.expires.kind !== 'off') addExpires(h, loc.expires);
+    for (const a of loc.addHeaders) {
+      if (!filtered && !a.always) continue;
+      const v = a.value(r);
+      if (v !== '') h.push(a.name, v);
+    }
+  }
+  r.sentHeaders = h;
+  const reason = REASONS[status] ?? '';
+  if (!keep) res.shouldKeepAlive = false;
+  res.writeHead(status, reason, h);
+  return keep;
+}
+
+function addExpires(h: string[], e: NonNullable<LocationConf['expires']>): void {
+  const now = Date.now();
+  if (e.kind === 'epoch') {
+    h.push('Expires', 'Thu, 01 Jan 1970 00:00:01 GMT', 'Cache-Control', 'no-cache');
+    return;
+  }
+  if (e.kind === 'max') {
+    h.push('Expires', 'Thu, 31 Dec 2037 23:55:55 GMT', 'Cache-Control', 'max-age=315360000');
+    return;
+  }
+  const secs = e.seconds;
+  h.push('Expires', formatHttpDate(new Date(now + secs * 1000)));
+  h.push('Cache-Control', secs < 0 ? 'no-cache' : `max-age=${secs}`);
+}
+
+/** A complete response with a small in-memory body. */
+export function sendBody(r: Req, head: Head, body: Buffer | null): void {
+  if (body) head.contentLength = body.length;
+  writeHead(r, head, !!body);
+  if (body && !r.headerOnly) {
+    r.bodyBytesSent = body.length;
+    r.res.end(body);
+  } else {
+    r.res.end();
+  }
+}
+
+/** nginx's own page for an error status (no error_page involved). */
+export function sendSpecial(r: Req, code: number, location?: string): void {
+  const body = defaultErrorBody(code, r.loc?.serverTokens ?? 'on');
+  sendBody(
+    r,
+    { status: code, contentType: body ? 'text/html' : undefined, location, special: true },
+    body ? Buffer.from(body, 'latin1') : null,
+  );
+}
