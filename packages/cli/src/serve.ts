@@ -104,10 +104,13 @@ export async function serve(o: ServeOptions): Promise<number> {
   const loaded = await load(o, log);
   if (!loaded) return 1;
   const ref = new TableRef(loaded.table);
+  // -e names the error log used until (and unless) the configuration sets error_log
+  const errorLogOf = (t: RuntimeConfig) => (t.errorLog.explicit ? t.errorLog : { path: o.errorLog ?? 'stderr', level: 'error' });
   try {
-    openErrorLog(loaded.table.errorLog.path, loaded.table.errorLog.level);
+    const el = errorLogOf(loaded.table);
+    openErrorLog(el.path, el.level);
   } catch (e) {
-    process.stderr.write(`nxproxy: [emerg] open() "${loaded.table.errorLog.path}" failed (${(e as Error).message})\n`);
+    process.stderr.write(`nxproxy: [emerg] open() "${errorLogOf(loaded.table).path}" failed (${(e as Error).message})\n`);
     return 1;
   }
   let servers: Map<string, Server>;
@@ -184,7 +187,8 @@ export async function serve(o: ServeOptions): Promise<number> {
     } catch (e) {
       logError('emerg', `reload could not bind: ${(e as Error).message}`);
     }
-    openErrorLog(next.table.errorLog.path, next.table.errorLog.level);
+    const el = errorLogOf(next.table);
+    openErrorLog(el.path, el.level);
   };
   process.on('SIGTERM', fastStop);
   process.on('SIGINT', fastStop);
@@ -192,7 +196,8 @@ export async function serve(o: ServeOptions): Promise<number> {
   process.on('SIGHUP', () => void reload());
   process.on('SIGUSR1', () => {
     closeAccessLogs();
-    openErrorLog(ref.current.errorLog.path, ref.current.errorLog.level);
+    const el = errorLogOf(ref.current);
+    openErrorLog(el.path, el.level);
   });
   return new Promise<number>(() => undefined);
 }

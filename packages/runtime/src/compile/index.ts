@@ -104,7 +104,11 @@ class Compiler {
       sockets: this.sockets(servers),
       upstreams: new Map([...this.upstreams, ...this.implicit]),
       pidFile: pid ? this.prefixed(pid) : '/run/nxproxy.pid',
-      errorLog: { path: errorLog ? (errorLog[0] === 'stderr' ? 'stderr' : this.prefixed(errorLog[0])) : 'stderr', level: errorLog?.[1] ?? 'error' },
+      errorLog: {
+        path: errorLog ? (errorLog[0] === 'stderr' ? 'stderr' : this.prefixed(errorLog[0])) : 'stderr',
+        level: errorLog?.[1] ?? 'error',
+        explicit: !!errorLog,
+      },
       prefix: this.config.prefix,
       confFile: this.config.confFile,
       hostname: os.hostname(),

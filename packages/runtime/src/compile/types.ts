@@ -179,7 +179,7 @@ export interface RuntimeConfig {
   sockets: SocketConf[];
   upstreams: Map<string, UpstreamGroup>;
   pidFile: string;
-  errorLog: { path: string; level: string };
+  errorLog: { path: string; level: string; explicit: boolean };
   prefix: string;
   confFile: string;
   hostname: string;
