@@ -57,8 +57,11 @@ export const allTokens: TokenType[] = [
   Word,
 ];
 
+// Offsets only: line numbers are computed from offsets when a directive is built (LineIndex),
+// which is much cheaper than Chevrotain tracking lines for every token (measured 290 -> 170 ms
+// on a 5.5 MB config).
 export const nginxLexer = new Lexer(allTokens, {
-  positionTracking: 'onlyStart',
+  positionTracking: 'onlyOffset',
   lineTerminatorsPattern: /\n/g,
   lineTerminatorCharacters: ['\n'],
   ensureOptimizations: false,
@@ -70,27 +73,59 @@ export const TOKEN_LIMIT = 4096;
 
 export interface LexResult {
   tokens: IToken[];
+  lines: LineIndex;
   /** An error the lexer finds at a point in the stream; tokens stop just before it. */
   stop?: { message: string; line: number; column: number; offset: number };
 }
 
-function lineAt(text: string, offset: number, from: IToken): { line: number; column: number } {
-  let line = from.startLine ?? 1;
-  let lastNl = -1;
-  for (let i = from.startOffset; i < offset; i++) {
-    if (text.charCodeAt(i) === 10) {
-      line++;
-      lastNl = i;
-    }
+/** Line and column of byte offsets, via the offsets of every LF (nginx counts lines by LF only). */
+export class LineIndex {
+  private readonly nl: Int32Array;
+  private cursor = 0;
+
+  constructor(text: string) {
+    let n = 0;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+    this.nl = new Int32Array(n);
+    n = 0;
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.nl[n++] = i;
   }
-  const column =
-    lastNl >= 0 ? offset - lastNl : (from.startColumn ?? 1) + (offset - from.startOffset);
-  return { line, column };
+
+  /** 1-based line of an offset. Calls are mostly in increasing order, so a cursor usually suffices. */
+  line(offset: number): number {
+    const nl = this.nl;
+    let c = this.cursor;
+    if (c > 0 && nl[c - 1] >= offset) {
+      // went backwards: binary search
+      let lo = 0;
+      let hi = nl.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (nl[mid] < offset) lo = mid + 1;
+        else hi = mid;
+      }
+      c = lo;
+    }
+    while (c < nl.length && nl[c] < offset) c++;
+    this.cursor = c;
+    return c + 1;
+  }
+
+  column(offset: number): number {
+    const line = this.line(offset);
+    return line === 1 ? offset + 1 : offset - this.nl[line - 2];
+  }
+
+  /** The line nginx's lexer is on at end of file. */
+  get lastLine(): number {
+    return this.nl.length + 1;
+  }
 }
 
 /** Applies the rules a regex can't carry: the byte after a closing quote, and the 4 KiB limit. */
 export function tokenize(text: string): LexResult {
   const { tokens } = nginxLexer.tokenize(text);
+  const lines = new LineIndex(text);
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
     const type = t.tokenType;
@@ -106,7 +141,8 @@ export function tokenize(text: string): LexResult {
             : `too long parameter, probably missing terminating "${t.image[0]}" character`;
         return {
           tokens: tokens.slice(0, i),
-          stop: { message, line: t.startLine ?? 1, column: t.startColumn ?? 1, offset: t.startOffset },
+          lines,
+          stop: { message, line: lines.line(t.startOffset), column: lines.column(t.startOffset), offset: t.startOffset },
         };
       }
     }
@@ -115,16 +151,16 @@ export function tokenize(text: string): LexResult {
       if (after < text.length) {
         const ch = text[after];
         if (ch !== ' ' && ch !== '\t' && ch !== '\r' && ch !== '\n' && ch !== ';' && ch !== '{' && ch !== ')') {
-          const pos = lineAt(text, after, t);
           return {
             tokens: tokens.slice(0, i + 1),
-            stop: { message: `unexpected "${ch}"`, line: pos.line, column: pos.column, offset: after },
+            lines,
+            stop: { message: `unexpected "${ch}"`, line: lines.line(after), column: lines.column(after), offset: after },
           };
         }
       }
     }
   }
-  return { tokens };
+  return { tokens, lines };
 }
 
 /** nginx's escape processing when a word is stored: \" \' \\ lose the backslash; \t \r \n become bytes. */

@@ -8,6 +8,7 @@ import {
   RBrace,
   Semi,
   SQuoted,
+  LineIndex,
   tokenize,
   unescape,
   Word,
@@ -20,6 +21,7 @@ import {
  */
 class GrammarParser extends EmbeddedActionsParser {
   file = '';
+  lines!: LineIndex;
   private stack: Directive[][] = [];
   private words: IToken[] = [];
   argsPending = false;
@@ -31,8 +33,9 @@ class GrammarParser extends EmbeddedActionsParser {
     this.performSelfAnalysis();
   }
 
-  load(tokens: IToken[], file: string): void {
+  load(tokens: IToken[], file: string, lines: LineIndex): void {
     this.input = tokens;
+    this.lines = lines;
     this.file = file;
     this.root = [];
     this.stack = [this.root];
@@ -98,14 +101,17 @@ class GrammarParser extends EmbeddedActionsParser {
     this.argsPending = false;
     const first = words[0];
     const args: Arg[] = new Array(words.length - 1);
-    for (let i = 1; i < words.length; i++) args[i - 1] = toArg(words[i]);
+    const lines = this.lines;
+    const line = lines.line(first.startOffset);
+    const column = lines.column(first.startOffset);
+    for (let i = 1; i < words.length; i++) args[i - 1] = toArg(words[i], lines);
     const d: Directive = {
       name: wordValue(first),
       args,
       file: this.file,
-      line: first.startLine ?? 1,
-      column: first.startColumn ?? 1,
-      termLine: term.startLine ?? 1,
+      line,
+      column,
+      termLine: lines.line(term.startOffset),
     };
     if (first.tokenType !== Word) d.nameQuote = first.image[0] as '"' | "'";
     if (block) d.block = [];
@@ -117,24 +123,18 @@ function wordValue(t: IToken): string {
   return t.tokenType === Word ? unescape(t.image) : unescape(t.image.slice(1, -1));
 }
 
-function toArg(t: IToken): Arg {
+function toArg(t: IToken, lines: LineIndex): Arg {
   const type: TokenType = t.tokenType;
   return {
     value: wordValue(t),
     raw: t.image,
     quote: type === Word ? '' : (t.image[0] as '"' | "'"),
-    line: t.startLine ?? 1,
-    column: t.startColumn ?? 1,
+    line: lines.line(t.startOffset),
+    column: lines.column(t.startOffset),
   };
 }
 
 let shared: GrammarParser | undefined;
-
-function lastLine(text: string): number {
-  let n = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
 
 /**
  * Parses one file's text. Never throws on bad input: the first syntax error (nginx stops there)
@@ -143,7 +143,7 @@ function lastLine(text: string): number {
 export function parseText(text: string, file: string): ConfigFile {
   const lex = tokenize(text);
   const parser = (shared ??= new GrammarParser());
-  parser.load(lex.tokens, file);
+  parser.load(lex.tokens, file, lex.lines);
   parser.config();
   const directives = parser.root;
   const failure = parser.errors[0];
@@ -151,19 +151,19 @@ export function parseText(text: string, file: string): ConfigFile {
   if (failure) {
     const tok = failure.token;
     const type = tok.tokenType;
-    const where = (t: IToken) => ({ file, line: t.startLine ?? 1, column: t.startColumn ?? 1 });
+    const where = (t: IToken) => ({ file, line: lex.lines.line(t.startOffset), column: lex.lines.column(t.startOffset) });
     if (type === EOF || tok.image === '' || type === undefined) {
       if (lex.stop) {
         syntaxError = diag('emerg', 'syntax', lex.stop.message, { file, ...lex.stop });
       } else if (parser.argsPending || (lex.tokens.length > 0 && isUnterminatedAtEnd(lex.tokens, parser))) {
         syntaxError = diag('emerg', 'unexpected-eof', 'unexpected end of file, expecting ";" or "}"', {
           file,
-          line: lastLine(text),
+          line: lex.lines.lastLine,
         });
       } else {
         syntaxError = diag('emerg', 'unexpected-eof', 'unexpected end of file, expecting "}"', {
           file,
-          line: lastLine(text),
+          line: lex.lines.lastLine,
         });
       }
     } else if (type === RBrace) {
@@ -174,7 +174,7 @@ export function parseText(text: string, file: string): ConfigFile {
       // An unterminated quote: nginx reads to the end of the file looking for it.
       syntaxError = diag('emerg', 'unexpected-eof', 'unexpected end of file, expecting ";" or "}"', {
         file,
-        line: lastLine(text),
+        line: lex.lines.lastLine,
       });
     }
   } else if (lex.stop) {
@@ -182,12 +182,12 @@ export function parseText(text: string, file: string): ConfigFile {
   } else if (parser.depth > 0) {
     syntaxError = diag('emerg', 'unexpected-eof', 'unexpected end of file, expecting "}"', {
       file,
-      line: lastLine(text),
+      line: lex.lines.lastLine,
     });
   }
   const result: ConfigFile = { file, directives };
   if (syntaxError) result.syntaxError = syntaxError;
-  parser.load([], '');
+  parser.load([], '', lex.lines);
   return result;
 }
 

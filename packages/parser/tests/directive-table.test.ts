@@ -121,7 +121,7 @@ describe('directive table', () => {
     expect(one('proxy_store_access').slot).toBe('access');
     expect(one('uwsgi_cache_background_update')).toMatchObject({ slot: 'flag', args: 'TAKE1' });
     expect(one('ssl_ocsp')).toMatchObject({ slot: 'enum', args: 'FLAG', values: ['off', 'on', 'leaf'] });
-    expect(one('random')).toMatchObject({ contexts: ['upstream'], args: 'ANY' });
+    expect(one('random')).toMatchObject({ contexts: ['upstream'], args: 'NOARGS_TAKE12' });
     expect(one('max_headers')).toMatchObject({ module: 'ngx_http_header_count_module', contexts: ['http', 'server'] });
     expect(one('alias').status).toBe('unimplemented');
     expect(one('sendfile').status).toBe('no-effect');
