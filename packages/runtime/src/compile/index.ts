@@ -37,16 +37,11 @@ export interface CompileOptions {
   root?: boolean;
 }
 
+/** ngx_http_core_default_types: what nginx knows without a types{} block. */
 const DEFAULT_TYPES = new Map([
   ['html', 'text/html'],
-  ['htm', 'text/html'],
-  ['txt', 'text/plain'],
-  ['css', 'text/css'],
-  ['js', 'application/javascript'],
-  ['json', 'application/json'],
-  ['png', 'image/png'],
-  ['jpg', 'image/jpeg'],
   ['gif', 'image/gif'],
+  ['jpg', 'image/jpeg'],
 ]);
 
 class Compiler {

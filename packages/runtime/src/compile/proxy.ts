@@ -67,6 +67,8 @@ export function compileProxy(
     buffering: flag(level, 'proxy_buffering', true),
     requestBuffering: flag(level, 'proxy_request_buffering', true),
     ignoreClientAbort: flag(level, 'proxy_ignore_client_abort', false),
+    upstreams: ctx.upstreams,
+    resolver: !!level.nearest('resolver'),
   };
   const method = level.args('proxy_method');
   if (method) conf.method = ctx.vars.script(method[0]);

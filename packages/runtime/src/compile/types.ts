@@ -59,6 +59,10 @@ export interface ProxyConf {
   requestBuffering: boolean;
   ignoreClientAbort: boolean;
   setBody?: Script;
+  /** upstream{} groups by lowercase name, for proxy_pass with variables. */
+  upstreams: ReadonlyMap<string, UpstreamGroup>;
+  /** A resolver is configured: names that are not upstream groups may be looked up. */
+  resolver: boolean;
 }
 
 export interface UpstreamPeer {

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConf, UpstreamGroup } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
@@ -28,9 +29,16 @@ function upstreamTarget(r: Req, conf: ProxyConf, afterBreak: boolean): Target | 
     }
     const hostPort = m[2];
     const uri = m[3];
-    const group =
-      // an upstream{} block of that name wins over DNS
-      conf.group ?? implicitUpstream(hostPort, m[1].toLowerCase() === 'https' ? 443 : 80, new Map());
+    // an upstream{} block of that name wins; anything else needs a resolver unless it is an address
+    let group = conf.upstreams.get(hostPort.toLowerCase());
+    if (!group) {
+      const host = hostPort.startsWith('[') ? hostPort.slice(1, hostPort.indexOf(']')) : hostPort.replace(/:\d+$/, '');
+      if (!isIP(host) && !host.startsWith('unix:') && !conf.resolver) {
+        logError('error', `no resolver defined to resolve ${host}`, r);
+        return { error: 502 };
+      }
+      group = implicitUpstream(hostPort, m[1].toLowerCase() === 'https' ? 443 : 80, new Map());
+    }
     r.proxyHost = hostPort;
     r.proxyPort = /:(\d+)$/.exec(hostPort)?.[1] ?? (m[1].toLowerCase() === 'https' ? '443' : '80');
     let path: string;

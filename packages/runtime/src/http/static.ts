@@ -55,9 +55,16 @@ function sendFile(r: Req, file: string): void {
     return sendSpecial(r, 301, r.uri + '/' + (r.args ? '?' + r.args : ''));
   }
   if (r.method !== 'GET' && r.method !== 'HEAD') return finalize(r, 405);
+  const etag = `"${Math.floor(st.mtimeMs / 1000).toString(16)}-${st.size.toString(16)}"`;
   writeHead(
     r,
-    { status: 200, contentType: contentType(r, file), contentLength: st.size, lastModified: formatHttpDate(st.mtime) },
+    {
+      status: 200,
+      contentType: contentType(r, file),
+      contentLength: st.size,
+      lastModified: formatHttpDate(st.mtime),
+      headers: ['ETag', etag, 'Accept-Ranges', 'bytes'],
+    },
     st.size > 0,
   );
   if (r.headerOnly || st.size === 0) {
