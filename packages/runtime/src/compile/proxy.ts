@@ -131,8 +131,9 @@ export function compileProxy(
     const lname = name.toLowerCase();
     if (names.has(lname)) continue;
     names.add(lname);
-    if (value === '' ) continue;
-    headers.push({ name, lname, value: ctx.vars.script(value) });
+    if (value === '') continue;
+    const internal = lname === 'content-length' ? 'length' : lname === 'transfer-encoding' ? 'chunked' : undefined;
+    headers.push({ name, lname, value: ctx.vars.script(value), internal });
   }
   conf.headers = headers;
   conf.skip = names;

@@ -14,6 +14,8 @@ export interface HeaderSetting {
   name: string;
   lname: string;
   value: Script;
+  /** nginx's $proxy_internal_body_length / $proxy_internal_chunked defaults. */
+  internal?: 'length' | 'chunked';
 }
 
 export interface AddHeader {

@@ -3,15 +3,13 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConf, UpstreamGroup } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
 import type { PeerState } from '../upstream/balancer.js';
-import { groupState, poolFor } from '../upstream/pools.js';
+import { dropHead, groupState, poolFor, registerHead } from '../upstream/pools.js';
 import { implicitUpstream } from '../compile/upstreams.js';
 import { finalize } from './phases.js';
 import type { Req } from './request.js';
 import { writeHead, type Head } from './respond.js';
 import { escapeUri } from './uri.js';
 
-/** Request headers undici refuses or manages itself; nginx's defaults strip them anyway. */
-const UNDICI_MANAGED = new Set(['transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
 
 interface Target {
   group: UpstreamGroup;
@@ -92,39 +90,53 @@ function readBody(r: Req): Promise<Buffer | null> {
   });
 }
 
+/** A request has a body (possibly empty) when it carries Content-Length or Transfer-Encoding. */
 function hasBody(r: Req): boolean {
-  const te = r.header('transfer-encoding');
-  if (te !== undefined) return true;
-  const cl = r.header('content-length');
-  return cl !== undefined && cl !== '0';
+  return r.header('transfer-encoding') !== undefined || r.header('content-length') !== undefined;
 }
 
 export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void {
   const t = upstreamTarget(r, conf, afterBreak);
   if ('error' in t) return finalize(r, t.error);
   const bodyWanted = conf.passRequestBody && hasBody(r);
-  if (bodyWanted && (conf.requestBuffering || r.header('transfer-encoding') !== undefined && conf.httpVersion === '1.0')) {
+  if (!conf.passRequestBody && hasBody(r)) {
+    // nginx still announces the client's Content-Length, then sends no body
+    forward(r, conf, t, null, r.header('content-length') !== undefined ? Number(r.header('content-length')) : null);
+    return;
+  }
+  const chunkedIn = r.header('transfer-encoding') !== undefined;
+  const buffered = () =>
     readBody(r).then(
-      (body) => forward(r, conf, t, body),
+      (body) => forward(r, conf, t, body ?? Buffer.alloc(0)),
       (e: { status?: number }) => finalize(r, e.status ?? 400),
     );
+  if (bodyWanted && (conf.requestBuffering || (chunkedIn && conf.httpVersion === '1.0'))) return void buffered();
+  if (bodyWanted && chunkedIn) {
+    // nginx sends a chunked body with Content-Length when all of it came with the headers
+    setImmediate(() => (r.msg.complete ? void buffered() : forward(r, conf, t, 'stream')));
     return;
   }
   forward(r, conf, t, bodyWanted ? 'stream' : null);
 }
 
-function buildHeaders(r: Req, conf: ProxyConf, bodyLength: number | null): string[] {
-  const out: string[] = [];
+/**
+ * The request head nginx would send: the request line, the proxy_set_header list (defaults
+ * included) in order, then the client's headers in order, less those the list names.
+ */
+function buildHead(r: Req, conf: ProxyConf, method: string, path: string, bodyLength: number | null, chunked: boolean): string {
+  let head = `${method} ${path} HTTP/${conf.httpVersion}\r\n`;
   for (const h of conf.headers) {
-    if (h.lname === 'content-length') {
-      if (bodyLength !== null) out.push(h.name, String(bodyLength));
+    if (h.internal === 'length') {
+      if (bodyLength !== null) head += `${h.name}: ${bodyLength}\r\n`;
       continue;
     }
-    if (UNDICI_MANAGED.has(h.lname)) continue;
+    if (h.internal === 'chunked') {
+      if (chunked) head += `${h.name}: chunked\r\n`;
+      continue;
+    }
     const v = h.value(r);
     if (v === '') continue;
-    if (h.lname === 'connection' && v !== 'close' && v !== 'keep-alive') continue;
-    out.push(h.name, v);
+    head += `${h.name}: ${v}\r\n`;
   }
   if (conf.passRequestHeaders) {
     const raw = r.msg.rawHeaders;
@@ -132,24 +144,31 @@ function buildHeaders(r: Req, conf: ProxyConf, bodyLength: number | null): strin
     const ignoreInvalid = r.server.ignoreInvalidHeaders;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      const lname = name.toLowerCase();
-      if (conf.skip.has(lname) || UNDICI_MANAGED.has(lname) || lname === 'connection') continue;
+      if (conf.skip.has(name.toLowerCase())) continue;
       if (ignoreInvalid && isInvalidHeaderName(name, underscores)) continue;
-      out.push(name, raw[i + 1]);
+      head += `${name}: ${raw[i + 1]}\r\n`;
     }
   }
-  return out;
+  return head;
 }
 
-function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stream'): void {
+function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stream', announced: number | null = null): void {
   const state = groupState(t.group);
   const tried = new Set<PeerState>();
   const started = Date.now();
   const maxTries = conf.nextUpstreamTries || t.group.peers.length + t.group.backups.length;
   let attempts = 0;
-  const clientLength = body === 'stream' ? (r.header('content-length') !== undefined ? Number(r.header('content-length')) : null) : body ? body.length : null;
-  const headers = buildHeaders(r, conf, clientLength);
+  const clientLength =
+    body === 'stream' ? (r.header('content-length') !== undefined ? Number(r.header('content-length')) : null) : body ? body.length : null;
+  const chunked = body === 'stream' && clientLength === null && conf.httpVersion === '1.1';
   const method = conf.method ? conf.method(r) : r.method;
+  const head = buildHead(r, conf, method, t.path, announced ?? clientLength, chunked);
+  // what undici itself needs to know: framing and whether the connection is reused
+  // nginx reuses upstream connections only with `keepalive` in the group, HTTP/1.1 and no Connection header
+  const keep =
+    t.group.keepalive > 0 &&
+    conf.httpVersion === '1.1' &&
+    !conf.headers.some((h) => h.lname === 'connection' && h.value(r) !== '');
 
   const attempt = (): void => {
     const peer = state.pick(tried);
@@ -165,8 +184,14 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
     peer.conns++;
     const t0 = Date.now();
     const pool = poolFor(peer.peer, t.group, conf);
+    const headId = registerHead(head);
+    const headers: string[] = ['x-nxproxy-head', headId, 'connection', keep ? 'keep-alive' : 'close'];
+    if (clientLength !== null) headers.push('content-length', String(clientLength));
     let abort: ((e?: Error) => void) | undefined;
     let responded = false;
+    let resumeUpstream: (() => void) | undefined;
+    // bytes still expected; -1: the body ends when the upstream closes (no backpressure then)
+    let remaining = -1;
     let finished = false;
     const onClientClose = () => {
       if (!r.res.writableFinished && !finished) abort?.(new Error('client closed'));
@@ -175,6 +200,7 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
     const done = (failed: boolean) => {
       if (finished) return;
       finished = true;
+      dropHead(headId);
       peer.conns--;
       state.release(peer, failed);
       r.res.off('close', onClientClose);
@@ -184,7 +210,7 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
       onConnect(a: (e?: Error) => void) {
         abort = a;
       },
-      onHeaders(statusCode: number, raw: Buffer[], resume: () => void): boolean {
+      onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText?: string): boolean {
         responded = true;
         const elapsed = ((Date.now() - t0) / 1000).toFixed(3);
         (r.upstreamAddr ??= []).push(peer.peer.name);
@@ -199,7 +225,7 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
           finalize(r, statusCode);
           return false;
         }
-        const head: Head = { status: statusCode, headers: [] };
+        const head: Head = { status: statusCode, reason: statusText ?? '', headers: [] };
         for (let i = 0; i < flat.length; i += 2) {
           const name = flat[i];
           const lname = name.toLowerCase();
@@ -216,13 +242,21 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
         const bodyless = r.headerOnly || statusCode === 204 || statusCode === 304;
         writeHead(r, head, !bodyless);
         if (bodyless) r.res.end();
-        void resume;
+        resumeUpstream = resume;
+        remaining = head.contentLength ?? (flat.some((x, i) => i % 2 === 0 && x.toLowerCase() === 'transfer-encoding') ? Infinity : -1);
         return true;
       },
       onData(chunk: Buffer): boolean {
         if (r.headerOnly) return true;
         r.bodyBytesSent += chunk.length;
-        return r.res.write(chunk);
+        if (remaining > 0) remaining -= chunk.length;
+        const ok = r.res.write(chunk);
+        if (ok) return true;
+        // Pausing undici on a body's last bytes while the upstream closes trips an assertion in
+        // undici's parser (finish() while paused, 7.30): only pause while more bytes are due.
+        if (remaining <= 0) return true;
+        r.res.once('drain', () => resumeUpstream?.());
+        return false;
       },
       onComplete() {
         done(false);
@@ -264,10 +298,11 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
     try {
       pool.dispatch(
         {
-          path: t.path,
+          // the real target is in the head nxproxy writes; undici would refuse raw bytes nginx sends
+          path: '/',
           method,
           headers,
-          body: body === 'stream' ? r.msg : body ?? undefined,
+          body: body === 'stream' ? r.msg : body && body.length ? body : undefined,
         },
         handler,
       );

@@ -10,6 +10,8 @@ const CLOSE_AFTER = new Set([400, 413, 414, 494, 495, 496, 497, 500, 501]);
 
 export interface Head {
   status: number;
+  /** Reason phrase as received from an upstream (nginx passes it through). */
+  reason?: string;
   contentType?: string;
   contentLength?: number;
   lastModified?: string;
@@ -25,9 +27,10 @@ export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
   if (!msg.complete && msg.method !== 'GET' && msg.method !== 'HEAD') {
     // an unread request body would be parsed as the next request
   }
-  const conn = r.header('connection')?.toLowerCase();
+  const conn = r.header('connection');
   const v11 = msg.httpVersionMajor === 1 && msg.httpVersionMinor >= 1;
-  let keep = v11 ? conn !== 'close' : conn === 'keep-alive';
+  // nginx looks for the "close" / "keep-alive" tokens in the Connection header
+  let keep = v11 ? !(conn !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(conn)) : conn !== undefined && /(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(conn);
   if (loc && (loc.keepaliveTimeout === 0 || r.conn.requests >= loc.keepaliveRequests)) keep = false;
   return keep;
 }
@@ -53,8 +56,10 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   const status = wireStatus(head.status);
   r.status = head.status;
   const h: string[] = [];
-  h.push('Server', loc?.serverTokens === 'off' ? 'nginx' : 'nginx/1.22.1');
-  h.push('Date', httpDate());
+  // proxy_pass_header Server/Date: the upstream's replace nginx's own
+  const passed = head.headers;
+  if (!passed || !hasHeader(passed, 'server')) h.push('Server', loc?.serverTokens === 'off' ? 'nginx' : 'nginx/1.22.1');
+  if (!passed || !hasHeader(passed, 'date')) h.push('Date', httpDate());
   if (head.contentType) h.push('Content-Type', head.contentType);
   const chunked = head.contentLength === undefined && hasBody && r.msg.httpVersionMinor >= 1 && !r.headerOnly && status !== 304 && status !== 204;
   if (head.contentLength !== undefined) h.push('Content-Length', String(head.contentLength));
@@ -82,10 +87,15 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
     }
   }
   r.sentHeaders = h;
-  const reason = REASONS[status] ?? '';
+  const reason = head.reason ?? REASONS[status] ?? '';
   if (!keep) res.shouldKeepAlive = false;
   res.writeHead(status, reason, h);
   return keep;
+}
+
+function hasHeader(flat: string[], lname: string): boolean {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i].length === lname.length && flat[i].toLowerCase() === lname) return true;
+  return false;
 }
 
 function addExpires(h: string[], e: NonNullable<LocationConf['expires']>): void {

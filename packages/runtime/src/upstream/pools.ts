@@ -1,6 +1,57 @@
-import { Pool } from 'undici';
+import type { Socket } from 'node:net';
+import { buildConnector, Pool } from 'undici';
 import type { ProxyConf, UpstreamGroup, UpstreamPeer } from '../compile/types.js';
 import { GroupState } from './balancer.js';
+
+/**
+ * Request heads written by nxproxy. undici carries the connection (pooling, keep-alive, response
+ * parsing, timeouts) but serializes heads its own way: always "HTTP/1.1", with host and
+ * connection lowercased and moved first, content-length last. nginx 1.22 sends "HTTP/1.0" by
+ * default and its own header order, and backends see the difference. So each dispatch carries
+ * a marker header, and the socket's write swaps undici's head for the one nxproxy built.
+ */
+const MARKER = '\r\nx-nxproxy-head: ';
+const heads = new Map<string, string>();
+let headSeq = 0;
+
+/** Registers the exact head (request line and header lines, without the final blank line). */
+export function registerHead(head: string): string {
+  const id = (++headSeq).toString(36);
+  heads.set(id, head);
+  return id;
+}
+
+export function dropHead(id: string): void {
+  heads.delete(id);
+}
+
+function substituteHead(chunk: string): string {
+  const i = chunk.indexOf(MARKER);
+  if (i < 0) return chunk;
+  const end = chunk.indexOf('\r\n', i + MARKER.length);
+  const id = chunk.slice(i + MARKER.length, end);
+  const head = heads.get(id);
+  if (head === undefined) return chunk;
+  heads.delete(id);
+  // undici leaves the blank line to the first chunk of a chunked body
+  return chunk.endsWith('transfer-encoding: chunked\r\n') ? head : head + '\r\n';
+}
+
+function headWritingConnector(timeout: number, socketPath?: string): buildConnector.connector {
+  const base = buildConnector({ timeout, socketPath } as buildConnector.BuildOptions);
+  return (opts, callback) =>
+    base(opts, (err, socket) => {
+      if (socket) {
+        const s = socket as Socket;
+        const write = s.write;
+        s.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+          const c = typeof chunk === 'string' ? substituteHead(chunk) : chunk;
+          return (write as (...a: unknown[]) => boolean).call(this, c, ...rest);
+        } as typeof s.write;
+      }
+      callback(err as Error, socket as never);
+    });
+}
 
 /**
  * One undici Pool per upstream peer (and per timeout profile). nxproxy's balancer picks the
@@ -15,7 +66,7 @@ export function poolFor(peer: UpstreamPeer, group: UpstreamGroup, conf: ProxyCon
   if (!p) {
     const origin = peer.socketPath ? 'http://localhost' : `http://${peer.host.includes(':') ? `[${peer.host}]` : peer.host}:${peer.port}`;
     p = new Pool(origin, {
-      connect: peer.socketPath ? { socketPath: peer.socketPath, timeout: conf.connectTimeout } : { timeout: conf.connectTimeout },
+      connect: headWritingConnector(conf.connectTimeout, peer.socketPath),
       headersTimeout: conf.readTimeout,
       bodyTimeout: conf.readTimeout,
       keepAliveTimeout: group.keepalive ? group.keepaliveTimeout : 4_000,

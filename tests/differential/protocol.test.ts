@@ -1,0 +1,93 @@
+/** HTTP/1.x connection handling: HEAD, keep-alive, pipelining, HTTP/1.0, Expect. */
+import { differential, get, raw } from './harness.js';
+
+const B = 'http://127.0.0.1:{{BACKEND}}';
+
+differential(
+  'HEAD requests',
+  `
+    server {
+        listen 127.0.0.1:{{PORT}};
+        root html;
+        location /ret { return 200 "body that HEAD must not get\\n"; }
+        location /ret404 { return 404; }
+        location /redir { return 301 /elsewhere; }
+        location /proxied/ { proxy_pass ${B}/; }
+        location /static/ { }
+    }
+  `,
+  [
+    get('/ret', { method: 'HEAD', expect: { status: 200, body: '', headers: { 'content-length': '28' } } }),
+    get('/ret404', { method: 'HEAD' }),
+    get('/redir', { method: 'HEAD' }),
+    get('/proxied/x', { method: 'HEAD', expect: { backend: 1 } }),
+    get('/proxied/__chunked', { method: 'HEAD' }),
+    get('/static/app.js', { method: 'HEAD' }),
+    get('/static/', { method: 'HEAD' }),
+    get('/ret', { method: 'HEAD', version: 'HTTP/1.0', host: null, close: false }),
+  ],
+);
+
+differential(
+  'keep-alive, pipelining, HTTP/1.0',
+  `
+    server {
+        listen 127.0.0.1:{{PORT}};
+        keepalive_timeout 30s;
+        location /a { return 200 "A $request_method $server_protocol\\n"; }
+        location /b { return 200 "B $request_method $server_protocol\\n"; }
+        location /proxied/ { proxy_pass ${B}/; }
+        location /nobody { return 204; }
+    }
+    server {
+        listen 127.0.0.1:{{PORT2}};
+        keepalive_timeout 0;
+        location / { return 200 "keepalive disabled\\n"; }
+    }
+    server {
+        listen 127.0.0.1:{{PORT3}};
+        keepalive_requests 2;
+        location / { return 200 "req $uri\\n"; }
+    }
+  `,
+  [
+    get('/a', { name: 'HTTP/1.1 without Connection: close stays open', close: false, expect: { closed: false, headers: { connection: 'keep-alive' } } }),
+    get('/a', { version: 'HTTP/1.0', host: null, close: false, expect: { closed: true } }),
+    get('/a', { name: 'HTTP/1.0 keep-alive', version: 'HTTP/1.0', host: null, close: false, headers: [['Connection', 'keep-alive']], expect: { closed: false } }),
+    get('/a', { name: 'Connection: Close (mixed case)', close: false, headers: [['Connection', 'Close']] }),
+    get('/a', { name: 'Connection: keep-alive, close', close: false, headers: [['Connection', 'keep-alive, close']] }),
+    get('/proxied/', { name: 'proxied HTTP/1.0 keep-alive', version: 'HTTP/1.0', host: null, close: false, headers: [['Connection', 'keep-alive']] }),
+    get('/proxied/__chunked', { name: 'proxied chunked to HTTP/1.0 keep-alive', version: 'HTTP/1.0', host: null, close: false, headers: [['Connection', 'keep-alive']] }),
+    raw('two pipelined requests', 'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', {
+      send: { responses: 2 },
+      expect: { closed: true },
+    }),
+    raw('pipelined HEAD then GET', 'HEAD /a HTTP/1.1\r\nHost: localhost\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', {
+      send: { responses: 2 },
+    }),
+    raw(
+      'pipelined POST with body then GET',
+      'POST /proxied/p HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabcGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+      { send: { responses: 2 } },
+    ),
+    raw(
+      'body ignored by return, next request still parsed',
+      'POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+      { send: { responses: 2 } },
+    ),
+    raw('pipelined bad request after a good one', 'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nBAD\r\n\r\n', { send: { responses: 2 } }),
+    get('/x', { name: 'keepalive_timeout 0', port: 'PORT2', close: false, expect: { closed: true } }),
+    raw('keepalive_requests 2', 'GET /1 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /2 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /3 HTTP/1.1\r\nHost: localhost\r\n\r\n', {
+      port: 'PORT3',
+      send: { responses: 3 },
+    }),
+    raw(
+      'Expect: 100-continue, body sent after the interim response',
+      'POST /proxied/e HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody',
+      { send: { splitAt: ['head'], splitDelayMs: 300 } },
+    ),
+    raw('Expect: 100-continue to a return location', 'POST /a HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody'),
+    raw('unknown Expect value', 'POST /proxied/e HTTP/1.1\r\nHost: localhost\r\nExpect: something\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody'),
+    get('/nobody', { close: false }),
+  ],
+);
