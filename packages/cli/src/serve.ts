@@ -6,6 +6,7 @@ import {
   closeAccessLogs,
   closePools,
   compile,
+  bindPlan,
   listenAll,
   logError,
   openErrorLog,
@@ -172,14 +173,15 @@ export async function serve(o: ServeOptions): Promise<number> {
     ref.current = next.table;
     try {
       const added = new TableRef(next.table);
-      for (const s of next.table.sockets) {
+      const plan = bindPlan(next.table);
+      for (const s of plan) {
         if (oldKeys.has(s.key)) continue;
         const one = await listenAll(new TableRef({ ...next.table, sockets: [s] }));
         for (const [k, v] of one) servers.set(k, v);
       }
       void added;
       for (const k of oldKeys) {
-        if (!next.table.sockets.some((s) => s.key === k)) {
+        if (!plan.some((s) => s.key === k)) {
           servers.get(k)?.close();
           servers.delete(k);
         }

@@ -8,3 +8,4 @@ export { closePools } from './upstream/pools.js';
 export { normalizePath, validateHost, escapeUri } from './http/uri.js';
 export { findLocation, Found } from './http/locate.js';
 export { Req } from './http/request.js';
+export { bindPlan } from './http/sockets.js';

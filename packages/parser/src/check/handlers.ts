@@ -1,12 +1,19 @@
 import * as path from 'node:path';
 import type { Directive } from '../ast.js';
+import { diag } from '../diagnostic.js';
 import type { DirectiveSpec } from '../directives/types.js';
 import { translateRegex } from '../regex.js';
-import { parseNumber, parseSize, parseTime } from '../values.js';
+import { parseFlag, parseNumber, parseSize, parseTime } from '../values.js';
+import { inetAddr, ptocidr, sockText, type SockAddr } from './addr.js';
+import { blockEndLine } from './block-end.js';
+import { BUILTIN_VARIABLES } from './builtin-variables.js';
+import { httpInit } from './http-init.js';
 import { parseIfCondition } from './if-condition.js';
-import { parseListen, parseUrlHostPort } from './listen.js';
+import { parseListen } from './listen.js';
 import { scriptRefs } from './script.js';
-import type { LocationInfo, RawHandler, Scope, ServerInfo } from './state.js';
+import { readPasswordFile } from './ssl.js';
+import type { ConfAddr, LocationInfo, RawHandler, Scope, ServerInfo, UpstreamInfo } from './state.js';
+import { parseUrl, type ParsedUrl } from './url.js';
 import type { Walker } from './walker.js';
 
 export type Handler = (w: Walker, d: Directive, scope: Scope, spec: DirectiveSpec) => void;
@@ -19,17 +26,83 @@ export function useScript(w: Walker, d: Directive, value: string): void {
   for (const name of refs.variables) w.state.variablesUsed.push({ name: name.toLowerCase(), directive: d });
 }
 
-function defineVariable(w: Walker, d: Directive, raw: string): string {
-  if (raw.length < 2 || raw[0] !== '$') throw w.fail(d, `invalid variable name "${raw}"`);
-  const name = raw.slice(1).toLowerCase();
-  w.state.variablesDefined.add(name);
-  return name;
+/** Built-in variables a configuration may redefine (NGX_HTTP_VAR_CHANGEABLE). */
+const CHANGEABLE = new Set([
+  'args',
+  'limit_rate',
+  'msie',
+  'modern_browser',
+  'ancient_browser',
+  'proxy_host',
+  'proxy_port',
+  'uid_reset',
+  'invalid_referer',
+]);
+
+/** ngx_http_add_variable(..., NGX_HTTP_VAR_CHANGEABLE): a built-in that is not changeable is taken. */
+function addVariable(w: Walker, d: Directive, name: string): string {
+  const lower = name.toLowerCase();
+  if (BUILTIN_VARIABLES.has(lower) && !CHANGEABLE.has(lower) && !lower.startsWith('ssl_')) {
+    throw w.fail(d, `the duplicate "${name}" variable`);
+  }
+  w.state.variablesDefined.add(lower);
+  return lower;
 }
 
+function defineVariable(w: Walker, d: Directive, raw: string): string {
+  if (raw.length < 2 || raw[0] !== '$') throw w.fail(d, `invalid variable name "${raw}"`);
+  return addVariable(w, d, raw.slice(1));
+}
+
+/** Named groups of a PCRE pattern: (?<n>..), (?'n'..), (?P<n>..). */
+function namedCaptures(pattern: string): string[] {
+  const names: string[] = [];
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+      continue;
+    }
+    if (c === '(' && pattern[i + 1] === '?') {
+      const m = /^(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')/.exec(pattern.slice(i + 2));
+      if (m) names.push(m[1] ?? m[2]);
+    }
+  }
+  return names;
+}
+
+/**
+ * ngx_http_regex_compile: compiles (errors in PCRE's words) and defines a variable for every
+ * named capture.
+ */
 function regexOrFail(w: Walker, d: Directive, pattern: string, caseless: boolean): void {
   const r = translateRegex(pattern, caseless);
   if ('error' in r) throw w.fail(d, r.error, 'regex');
   if ('unsupported' in r) w.warn(d, `nxproxy cannot run ${r.unsupported}`, 'regex-unsupported');
+  const names = 'names' in r ? r.names : namedCaptures(pattern);
+  for (const n of names) addVariable(w, d, n);
+}
+
+/** ngx_http_script_variables_count: any "$" makes a value a script. */
+function hasVariables(v: string): boolean {
+  return v.includes('$');
+}
+
+/** The line of a block's closing "}" (where nginx stands when the block handler reports). */
+function closeLine(w: Walker, d: Directive): number {
+  const text = w.state.texts.get(d.file);
+  return text === undefined ? d.termLine : blockEndLine(text, d.line, d.column);
 }
 
 const events: Handler = (w, d, scope) => {
@@ -42,15 +115,78 @@ const http: Handler = (w, d, scope) => {
   if (w.state.sawHttp) throw w.fail(d, `"http" directive is duplicate`);
   w.state.sawHttp = true;
   const child = w.child(d, scope, 'http', { locations: [] });
+  w.state.http = child;
   w.block(d.block!, child);
+  httpInit(w, d);
 };
 
 const server: Handler = (w, d, scope) => {
-  const info: ServerInfo = { directive: d, listens: [], names: [], locations: [] };
+  const info: ServerInfo = {
+    directive: d,
+    listens: [],
+    names: [],
+    locations: [],
+    file: d.file,
+    line: d.termLine,
+    hasListen: false,
+  };
   w.state.servers.push(info);
-  const child = w.child(d, scope, 'server', { server: info, locations: info.locations });
+  const child = w.child(d, scope, 'server', { server: info, locations: info.locations, children: [] });
+  info.scope = child;
   w.block(d.block!, child);
+  if (!info.hasListen) {
+    // ngx_http_core_server: no listen means *:80 (*:8000 when not root)
+    const sa: SockAddr = { family: 4, host: '0.0.0.0', port: w.state.root ? 80 : 8000 };
+    addListen(w, d, info, sa, { set: false, ssl: false, http2: false, defaultServer: false });
+  }
 };
+
+/** ngx_http_add_listen / ngx_http_add_addresses: one address of a listen directive. */
+function addListen(
+  w: Walker,
+  d: Directive,
+  srv: ServerInfo,
+  sa: SockAddr,
+  opt: { set: boolean; ssl: boolean; http2: boolean; defaultServer: boolean },
+): void {
+  const text = sockText(sa);
+  srv.listens.push({ addr: text, defaultServer: opt.defaultServer, directive: d });
+  const ports = w.state.ports;
+  let port = ports.find((p) => p.port === sa.port && p.family === sa.family);
+  if (!port) {
+    port = { family: sa.family, port: sa.port, addrs: [] };
+    ports.push(port);
+  }
+  const a = port.addrs.find((x) => x.sockaddr.host === sa.host);
+  if (!a) {
+    const addr: ConfAddr = {
+      sockaddr: sa,
+      text,
+      set: opt.set,
+      ssl: opt.ssl,
+      http2: opt.http2,
+      defaultServerFlag: opt.defaultServer,
+      defaultServer: srv,
+      servers: [srv],
+    };
+    port.addrs.push(addr);
+    return;
+  }
+  if (a.servers.includes(srv)) throw w.fail(d, `a duplicate listen ${a.text}`);
+  a.servers.push(srv);
+  if (opt.set) {
+    if (a.set) throw w.fail(d, `duplicate listen options for ${a.text}`);
+    a.set = true;
+    a.text = text;
+  }
+  if (opt.defaultServer) {
+    if (a.defaultServerFlag) throw w.fail(d, `a duplicate default server for ${a.text}`);
+    a.defaultServerFlag = true;
+    a.defaultServer = srv;
+  }
+  a.ssl ||= opt.ssl;
+  a.http2 ||= opt.http2;
+}
 
 function locationInfo(w: Walker, d: Directive): LocationInfo {
   const a = d.args.map((x) => x.value);
@@ -92,7 +228,8 @@ const location: Handler = (w, d, scope) => {
     }
   }
   scope.locations?.push(info);
-  const child = w.child(d, scope, 'location', { location: info, locations: [], server: scope.server });
+  const child = w.child(d, scope, 'location', { location: info, locations: [], server: scope.server, children: [] });
+  scope.children?.push(child);
   w.block(d.block!, child);
 };
 
@@ -108,7 +245,9 @@ const ifBlock: Handler = (w, d, scope) => {
     server: scope.server,
     noUriPart: 'if',
     locations: [],
+    children: [],
   });
+  scope.children?.push(child);
   w.block(d.block!, child);
 };
 
@@ -118,114 +257,203 @@ const limitExcept: Handler = (w, d, scope) => {
     'PROPPATCH', 'LOCK', 'UNLOCK', 'PATCH',
   ]);
   for (const a of d.args) if (!methods.has(a.value)) w.fail(d, `invalid method "${a.value}"`);
-  const child = w.child(d, scope, 'lmt', { location: scope.location, server: scope.server, noUriPart: 'limit_except' });
+  const child = w.child(d, scope, 'lmt', {
+    location: scope.location,
+    server: scope.server,
+    noUriPart: 'limit_except',
+    children: [],
+  });
+  scope.children?.push(child);
   w.block(d.block!, child);
 };
+
+const UPSTREAM_FLAGS_DEFAULT = ['weight', 'max_conns', 'max_fails', 'fail_timeout', 'down', 'backup'];
+
+/** ngx_http_upstream_add: find or create an upstream (explicit upstream{} or implicit). */
+function upstreamAdd(w: Walker, d: Directive, u: Pick<ParsedUrl, 'host' | 'port' | 'noPort' | 'family' | 'addrs'>, explicit: boolean): UpstreamInfo {
+  const st = w.state;
+  const key = u.host.toLowerCase();
+  for (const x of st.upstreamList) {
+    if (x.host.toLowerCase() !== key) continue;
+    if (explicit && x.explicit) throw w.fail(d, `duplicate upstream "${u.host}"`);
+    if (x.explicit && !u.noPort) throw w.fail(d, `upstream "${u.host}" may not have port ${u.port}`);
+    if (explicit && !x.noPort) {
+      w.emit(diag('emerg', 'upstream', `upstream "${u.host}" may not have port ${x.port} in ${x.file}:${x.line}`));
+    }
+    if (x.port && u.port && x.port !== u.port) continue;
+    if (explicit) {
+      x.explicit = true;
+      x.port = 0;
+    }
+    return x;
+  }
+  const info: UpstreamInfo = {
+    host: u.host,
+    explicit,
+    port: u.port,
+    noPort: u.noPort,
+    file: d.file,
+    line: d.termLine,
+    servers: u.addrs.length === 1 && (u.port || u.family === 'unix') ? [{ naddrs: 1, backup: false }] : null,
+  };
+  st.upstreamList.push(info);
+  return info;
+}
 
 const upstream: Handler = (w, d, scope) => {
-  const name = d.args[0].value.toLowerCase();
-  if (w.state.upstreams.has(name)) throw w.fail(d, `duplicate upstream "${d.args[0].value}"`);
-  w.state.upstreams.set(name, d);
-  const child = w.child(d, scope, 'upstream');
+  const host = d.args[0].value;
+  const info = upstreamAdd(w, d, { host, port: 0, noPort: true, family: 4, addrs: [] }, true);
+  info.servers = [];
+  w.state.upstreams.set(host.toLowerCase(), d);
+  const child = w.child(d, scope, 'upstream', { upstream: info, rawState: { flags: UPSTREAM_FLAGS_DEFAULT, method: false } });
   w.block(d.block!, child);
+  if (info.servers.length === 0) {
+    w.emit(diag('emerg', 'upstream', 'no servers are inside upstream', { file: d.file, line: closeLine(w, d) }));
+  }
 };
 
-const UPSTREAM_SERVER_PARAMS = /^(weight|max_fails|fail_timeout|max_conns|slow_start|route|service|resolve)=|^(backup|down|resolve)$/;
-
-const upstreamServer: Handler = (w, d) => {
+/** ip_hash, hash, random, least_conn: the balancer decides which server parameters are allowed. */
+const balancer: Handler = (w, d, scope, spec) => {
+  const st = scope.rawState!;
+  if (st.method) w.warn(d, 'load balancing method redefined');
+  st.method = true;
   const a = d.args.map((x) => x.value);
+  if (d.name === 'least_conn') {
+    st.flags = UPSTREAM_FLAGS_DEFAULT;
+  } else {
+    st.flags = UPSTREAM_FLAGS_DEFAULT.filter((f) => f !== 'backup');
+  }
+  if (d.name === 'hash') {
+    useScript(w, d, a[0]);
+    if (a.length === 2 && a[1] !== 'consistent') throw w.fail(d, `invalid parameter "${a[1]}"`);
+  } else if (d.name === 'random') {
+    if (a.length >= 1 && a[0] !== 'two') throw w.fail(d, `invalid parameter "${a[0]}"`);
+    if (a.length >= 2 && a[1] !== 'least_conn') throw w.fail(d, `invalid parameter "${a[1]}"`);
+  }
+  void spec;
+};
+
+const SERVER_PARAMS: Record<string, string | undefined> = {
+  'weight=': 'weight',
+  'max_conns=': 'max_conns',
+  'max_fails=': 'max_fails',
+  'fail_timeout=': 'fail_timeout',
+  backup: 'backup',
+  down: 'down',
+};
+
+const upstreamServer: Handler = (w, d, scope) => {
+  const info = scope.upstream;
+  const flags = (scope.rawState?.flags as string[] | undefined) ?? UPSTREAM_FLAGS_DEFAULT;
+  const a = d.args.map((x) => x.value);
+  let backup = false;
   for (let i = 1; i < a.length; i++) {
     const p = a[i];
-    if (p.startsWith('weight=') || p.startsWith('max_fails=') || p.startsWith('max_conns=')) {
-      const n = parseNumber(p.slice(p.indexOf('=') + 1));
-      if (n === null || (p.startsWith('weight=') && n === 0)) throw w.fail(d, `invalid parameter "${p}"`);
-    } else if (p.startsWith('fail_timeout=')) {
-      if (parseTime(p.slice(13), true) === null) throw w.fail(d, `invalid parameter "${p}"`);
-    } else if (p === 'backup' || p === 'down') {
-      // allowed; "backup" is checked against the balancer at http init
-    } else if (!UPSTREAM_SERVER_PARAMS.test(p) || p.startsWith('slow_start=') || p.startsWith('route=') || p.startsWith('service=') || p.startsWith('resolve')) {
-      throw w.fail(d, `invalid parameter "${p}"`);
-    }
+    const eq = p.indexOf('=');
+    const name = eq >= 0 ? p.slice(0, eq + 1) : p;
+    const val = p.slice(eq + 1);
+    const param = SERVER_PARAMS[name];
+    if (!param) throw w.fail(d, `invalid parameter "${p}"`);
+    if (!flags.includes(param)) throw w.fail(d, `balancing method does not support parameter "${p}"`);
+    if (param === 'weight') {
+      const n = parseNumber(val);
+      if (n === null || n === 0) throw w.fail(d, `invalid parameter "${p}"`);
+    } else if (param === 'max_conns' || param === 'max_fails') {
+      if (parseNumber(val) === null) throw w.fail(d, `invalid parameter "${p}"`);
+    } else if (param === 'fail_timeout') {
+      if (parseTime(val, true) === null) throw w.fail(d, `invalid parameter "${p}"`);
+    } else if (param === 'backup') backup = true;
   }
   const addr = a[0];
-  if (addr.startsWith('unix:')) return;
-  const hp = parseUrlHostPort(addr, 80);
-  if ('error' in hp) throw w.fail(d, `${hp.error} in upstream "${addr}"`);
-  w.state.hostChecks.push({
-    host: hp.host,
-    directive: d,
-    message: `host not found in upstream "${addr}"`,
-    atInit: false,
-    seq: w.state.diagnostics.length,
-  });
+  const u = parseUrl(addr, { defaultPort: 80 });
+  if ('err' in u) throw w.fail(d, `${u.err} in upstream "${addr}"`);
+  let naddrs = u.addrs.length;
+  if (u.resolveName !== undefined) {
+    const r = w.resolveHost(u.resolveName);
+    if (r === null) throw w.fail(d, `host not found in upstream "${addr}"`, 'host-not-found');
+    naddrs = r === undefined ? 1 : r.length;
+  }
+  info?.servers?.push({ naddrs, backup });
 };
 
 const listen: Handler = (w, d, scope) => {
-  const r = parseListen(d.args.map((x) => x.value));
-  if ('error' in r) throw w.fail(d, r.error);
-  scope.server?.listens.push({ addr: r.addr, defaultServer: r.defaultServer, directive: d });
+  const srv = scope.server!;
+  srv.hasListen = true;
+  const r = parseListen(
+    d.args.map((x) => x.value),
+    (h) => {
+      const addrs = w.resolveHost(h);
+      return addrs === undefined ? [] : addrs;
+    },
+  );
+  if ('error' in r) throw w.fail(d, r.error, r.error.startsWith('host not found') ? 'host-not-found' : 'invalid');
+  for (const sa of r.addrs) {
+    addListen(w, d, srv, sa, { set: r.set, ssl: r.ssl, http2: r.http2, defaultServer: r.defaultServer });
+  }
 };
 
 const serverName: Handler = (w, d, scope) => {
   for (const a of d.args) {
     const v = a.value;
-    if (v.startsWith('~')) {
+    const ch = v[0];
+    if ((ch === '*' && (v.length < 3 || v[1] !== '.')) || (ch === '.' && v.length < 2)) {
+      throw w.fail(d, `server name "${v}" is invalid`);
+    }
+    if (v.includes('/')) w.warn(d, `server name "${v}" has suspicious symbols`);
+    if (ch === '~') {
       if (v.length === 1) throw w.fail(d, `empty regex in server name "${v}"`);
-      regexOrFail(w, d, v.slice(1), false);
-    } else if (v.includes('/')) {
-      throw w.fail(d, `server name "${v}" has suspicious symbols`);
+      const re = v.slice(1);
+      regexOrFail(w, d, re, /[A-Z]/.test(re));
+      scope.server?.names.push({ name: v, directive: d, regex: true });
+      continue;
     }
     scope.server?.names.push({ name: v, directive: d });
   }
 };
 
-const proxyPass: Handler = (w, d, scope) => {
-  const key = 'proxy_pass';
+/** The schemes each *_pass accepts (ngx_http_*_pass), with their default ports. */
+const PASS_SCHEMES: Record<string, { schemes: [string, number][]; required: boolean; uriPart: boolean }> = {
+  proxy_pass: { schemes: [['http://', 80], ['https://', 443]], required: true, uriPart: true },
+  fastcgi_pass: { schemes: [], required: false, uriPart: false },
+  scgi_pass: { schemes: [], required: false, uriPart: false },
+  memcached_pass: { schemes: [], required: false, uriPart: false },
+  uwsgi_pass: { schemes: [['uwsgi://', 0], ['suwsgi://', 0]], required: false, uriPart: false },
+  grpc_pass: { schemes: [['grpc://', 0], ['grpcs://', 0]], required: false, uriPart: false },
+};
+
+/** proxy_pass and friends: an upstream implicitly added (resolved at http init). */
+const passHandler: Handler = (w, d, scope) => {
+  const key = d.name;
   const loc = scope.location;
-  if (scope.seen.has(key)) throw w.fail(d, `"proxy_pass" directive is duplicate`);
+  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   scope.seen.add(key);
   const url = d.args[0].value;
-  if (url.indexOf('$') >= 0) {
+  if (hasVariables(url)) {
     useScript(w, d, url);
     return;
   }
+  const def = PASS_SCHEMES[d.name];
   const lower = url.toLowerCase();
-  let rest: string;
-  if (lower.startsWith('http://')) rest = url.slice(7);
-  else if (lower.startsWith('https://')) rest = url.slice(8);
-  else throw w.fail(d, `invalid URL prefix in "${url}"`);
-  let hostPort = rest;
-  let uri = '';
-  if (rest.startsWith('unix:')) {
-    const colon = rest.indexOf(':', 5);
-    hostPort = colon >= 0 ? rest.slice(0, colon) : rest;
-    uri = colon >= 0 ? rest.slice(colon + 1) : '';
-  } else {
-    const slash = rest.search(/[/?]/);
-    if (slash >= 0) {
-      hostPort = rest.slice(0, slash);
-      uri = rest.slice(slash);
+  let add = 0;
+  let port = 0;
+  const scheme = def.schemes.find(([p]) => lower.startsWith(p));
+  if (scheme) {
+    add = scheme[0].length;
+    port = scheme[1];
+  } else if (def.required) {
+    throw w.fail(d, 'invalid URL prefix');
+  }
+  const rest = url.slice(add);
+  const u = parseUrl(rest, { uriPart: def.uriPart, noResolve: true, defaultPort: port });
+  if ('err' in u) throw w.fail(d, `${u.err} in upstream "${rest}"`);
+  upstreamAdd(w, d, u, false);
+  if (d.name === 'proxy_pass' && u.uri.length > 0) {
+    if (scope.noUriPart || loc?.modifier === '~' || loc?.modifier === '~*' || loc?.modifier === '@') {
+      throw w.fail(
+        d,
+        `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`,
+      );
     }
-  }
-  if (uri.length > 0 && (scope.noUriPart || loc?.modifier === '~' || loc?.modifier === '~*' || loc?.modifier === '@')) {
-    throw w.fail(
-      d,
-      `"proxy_pass" cannot have URI part in location given by regular expression, or inside named location, or inside "if" statement, or inside "limit_except" block`,
-    );
-  }
-  if (hostPort.startsWith('unix:')) return;
-  const hp = parseUrlHostPort(hostPort, lower.startsWith('https://') ? 443 : 80);
-  if ('error' in hp) throw w.fail(d, `${hp.error} in "${url}"`);
-  if (!w.state.upstreams.has(hp.host.toLowerCase()) || hp.explicitPort) {
-    w.state.hostChecks.push({
-      host: hp.host,
-      directive: d,
-      message: `host not found in upstream "${hostPort}"`,
-      atInit: true,
-      upstreamName: hp.host.toLowerCase(),
-      explicitPort: hp.explicitPort,
-      seq: 0,
-    });
   }
 };
 
@@ -395,17 +623,62 @@ const user: Handler = (w, d, scope, spec) => {
   if (users && !users.groups.has(g)) throw w.fail(d, `getgrnam("${g}") failed`);
 };
 
-const sslFile =
-  (kind: 'certificate' | 'key'): Handler =>
-  (w, d) => {
-    const v = d.args[0].value;
-    if (v.includes('$')) {
-      useScript(w, d, v);
-      return;
-    }
-    if (v.startsWith('data:') || v.startsWith('engine:')) return;
-    w.state.certificates.push({ path: path.isAbsolute(v) ? v : w.state.confPrefix + v, directive: d, kind });
-  };
+/** ssl_certificate(_key): loaded when http{} is merged; here only variables are noted. */
+const sslFile: Handler = (w, d, scope, spec) => {
+  w.slot(d, scope, spec);
+  const v = d.args[0].value;
+  if (hasVariables(v)) useScript(w, d, v);
+};
+
+/** ssl_password_file & co: read at parse time (ngx_ssl_read_password_file). */
+const passwordFile: Handler = (w, d, scope) => {
+  const key = d.name;
+  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
+  scope.seen.add(key);
+  const e = readPasswordFile(w.fsys, w.state.confPrefix, d.args[0].value);
+  if (e) throw w.fail(d, e, 'open-failed');
+};
+
+/** The deprecated "ssl on|off" (ngx_http_ssl_enable). */
+const sslFlag: Handler = (w, d, scope, spec) => {
+  const key = spec.module + ':' + d.name;
+  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
+  scope.seen.add(key);
+  if (parseFlag(d.args[0].value) === null) {
+    throw w.fail(d, `invalid value "${d.args[0].value}" in "${d.name}" directive, it must be "on" or "off"`);
+  }
+  w.warn(d, 'the "ssl" directive is deprecated, use the "listen ... ssl" directive instead');
+};
+
+/** ngx_http_set_complex_value_zero_slot (proxy_ssl_certificate & co). */
+const complexZero: Handler = (w, d, scope) => {
+  const key = d.name;
+  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
+  scope.seen.add(key);
+  useScript(w, d, d.args[0].value);
+};
+
+/** ngx_set_worker_processes. */
+const workerProcesses: Handler = (w, d, scope) => {
+  if (scope.seen.has(d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
+  scope.seen.add(d.name);
+  const v = d.args[0].value;
+  if (v !== 'auto' && parseNumber(v) === null) throw w.fail(d, `"${d.name}" directive invalid value`);
+};
+
+/** ngx_http_core_keepalive: "timeout [header_timeout]". */
+const keepaliveTimeout: Handler = (w, d, scope, spec) => {
+  if (spec.module !== 'ngx_http_core_module') {
+    w.slot(d, scope, spec);
+    return;
+  }
+  if (scope.seen.has(d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
+  scope.seen.add(d.name);
+  if (parseTime(d.args[0].value, false) === null) throw w.fail(d, `"${d.name}" directive invalid value`);
+  if (d.args.length === 2 && parseTime(d.args[1].value, true) === null) {
+    throw w.fail(d, `"${d.name}" directive invalid value`);
+  }
+};
 
 const mapBlock: Handler = (w, d, scope) => {
   useScript(w, d, d.args[0].value);
@@ -455,23 +728,86 @@ const typesEntry: RawHandler = (w, d, scope) => {
   if (d.args.length === 0) throw w.fail(d, 'invalid number of arguments in "types" directive');
 };
 
+/** ngx_http_geo_block: "geo [$address] $variable { ... }". */
 const geoBlock: Handler = (w, d, scope) => {
   const a = d.args.map((x) => x.value);
-  if (a.length === 2) useScript(w, d, a[0]);
+  if (!a[0].startsWith('$')) throw w.fail(d, `invalid variable name "${a[0]}"`);
+  if (a.length === 2) {
+    w.state.variablesUsed.push({ name: a[0].slice(1).toLowerCase(), directive: d });
+    if (!a[1].startsWith('$')) throw w.fail(d, `invalid variable name "${a[1]}"`);
+  }
   defineVariable(w, d, a[a.length - 1]);
-  const child = w.child(d, scope, scope.ctx, { raw: geoEntry, rawState: {} });
+  const child = w.child(d, scope, scope.ctx, { raw: geoEntry, rawState: { ranges: false, tree: false } });
   w.block(d.block!, child);
 };
 
+/** ngx_http_geo: one entry of a geo block. */
 const geoEntry: RawHandler = (w, d, scope) => {
   if (d.block) throw w.fail(d, 'unexpected "{"');
-  const n = d.args.length + 1;
-  if (d.name === 'include' && n === 2) {
-    w.include(d, scope);
+  const st = scope.rawState!;
+  const v = [d.name, ...d.args.map((x) => x.value)];
+  if (v.length === 1) {
+    if (v[0] === 'ranges') {
+      if (st.tree) throw w.fail(d, 'the "ranges" directive must be the first directive inside "geo" block');
+      st.ranges = true;
+      return;
+    }
+    if (v[0] === 'proxy_recursive') return;
+  }
+  if (v.length !== 2) throw w.fail(d, 'invalid number of the geo parameters');
+  if (v[0] === 'include') {
+    // ngx_http_geo_include: relative to the conf prefix, no glob
+    const file = path.isAbsolute(v[1]) ? v[1] : w.state.confPrefix + v[1];
+    const loaded = w.loadFile(file);
+    if (!('directives' in loaded)) throw w.fail(d, `open() "${file}" failed (${loaded.errno}: ${loaded.message})`, 'open-failed');
+    d.includes = [file];
+    w.state.including.push(file);
+    try {
+      w.walkFile(loaded, scope);
+    } finally {
+      w.state.including.pop();
+    }
     return;
   }
-  if (n === 1 && (d.name === 'ranges')) return;
-  if (n !== 2) throw w.fail(d, 'invalid number of the geo parameters');
+  const cidr = (net: string): string => {
+    if (net === '255.255.255.255') return '4/255.255.255.255/32';
+    const c = ptocidr(net);
+    if (!c) throw w.fail(d, `invalid network "${net}"`);
+    if (c.status === 'done') w.warn(d, `low address bits of ${net} are meaningless`);
+    return c.key;
+  };
+  if (v[0] === 'proxy') {
+    cidr(v[1]);
+    return;
+  }
+  if (st.ranges) {
+    if (v[0] === 'default') return;
+    const net = v[0] === 'delete' ? v[1] : v[0];
+    const dash = net.indexOf('-');
+    const start = dash >= 0 ? inetAddr(net.slice(0, dash)) : null;
+    const end = dash >= 0 ? inetAddr(net.slice(dash + 1)) : null;
+    if (start === null || end === null || start > end) throw w.fail(d, `invalid range "${net}"`);
+    return;
+  }
+  st.tree = true;
+  // ngx_http_geo_cidr: the networks set so far, for "duplicate network" and "no network to delete"
+  const nets = (st.nets ??= new Map<string, string>()) as Map<string, string>;
+  const add = (key: string, net: string) => {
+    const old = nets.get(key);
+    if (old !== undefined) w.warn(d, `duplicate network "${net}", value: "${v[1]}", old value: "${old}"`);
+    nets.set(key, v[1]);
+  };
+  if (v[0] === 'default') {
+    add('4/0.0.0.0/0', v[0]);
+    add('6/0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0/0', v[0]);
+    return;
+  }
+  if (v[0] === 'delete') {
+    const key = cidr(v[1]);
+    if (!nets.delete(key)) w.warn(d, `no network "${v[1]}" to delete`);
+    return;
+  }
+  add(cidr(v[0]), v[0]);
 };
 
 const splitClients: Handler = (w, d, scope) => {
@@ -512,20 +848,32 @@ const scriptArgs =
     });
   };
 
-const resolver: Handler = (w, d) => {
+/** ngx_http_core_resolver → ngx_resolver_create (1.22: valid= and ipv6= only). */
+const resolver: Handler = (w, d, scope) => {
+  if (scope.seen.has('resolver')) throw w.fail(d, `"resolver" directive is duplicate`);
+  scope.seen.add('resolver');
+  let servers = 0;
   for (const a of d.args) {
     const v = a.value;
-    if (v.includes('=')) continue;
-    const hp = parseUrlHostPort(v, 53);
-    if ('error' in hp) throw w.fail(d, `${hp.error} in resolver "${v}"`);
-    w.state.hostChecks.push({
-      host: hp.host,
-      directive: d,
-      message: `host not found in resolver "${v}"`,
-      atInit: false,
-      seq: w.state.diagnostics.length,
-    });
+    if (v.startsWith('valid=')) {
+      if (parseTime(v.slice(6), true) === null) throw w.fail(d, `invalid parameter: ${v}`);
+      continue;
+    }
+    if (v.startsWith('ipv6=')) {
+      if (v.slice(5) !== 'on' && v.slice(5) !== 'off') throw w.fail(d, `invalid parameter: ${v}`);
+      continue;
+    }
+    const u = parseUrl(v, { defaultPort: 53 });
+    if ('err' in u) throw w.fail(d, `${u.err} in resolver "${v}"`);
+    let n = u.addrs.length;
+    if (u.resolveName !== undefined) {
+      const r = w.resolveHost(u.resolveName);
+      if (r === null) throw w.fail(d, `host not found in resolver "${v}"`, 'host-not-found');
+      n = r === undefined ? 1 : r.length;
+    }
+    servers += n;
   }
+  if (d.args.length > 0 && servers === 0) throw w.fail(d, 'no name servers defined');
 };
 
 export const HANDLERS: Record<string, Handler> = {
@@ -538,7 +886,7 @@ export const HANDLERS: Record<string, Handler> = {
   upstream,
   listen,
   server_name: serverName,
-  proxy_pass: proxyPass,
+  proxy_pass: passHandler,
   return: returnH,
   rewrite,
   set,
@@ -552,8 +900,34 @@ export const HANDLERS: Record<string, Handler> = {
   add_trailer: addHeader,
   expires,
   user,
-  ssl_certificate: sslFile('certificate'),
-  ssl_certificate_key: sslFile('key'),
+  ssl_certificate: sslFile,
+  ssl_certificate_key: sslFile,
+  ssl: sslFlag,
+  ssl_password_file: passwordFile,
+  proxy_ssl_password_file: passwordFile,
+  uwsgi_ssl_password_file: passwordFile,
+  grpc_ssl_password_file: passwordFile,
+  proxy_ssl_certificate: complexZero,
+  proxy_ssl_certificate_key: complexZero,
+  uwsgi_ssl_certificate: complexZero,
+  uwsgi_ssl_certificate_key: complexZero,
+  grpc_ssl_certificate: complexZero,
+  grpc_ssl_certificate_key: complexZero,
+  worker_processes: workerProcesses,
+  pid: (w, d, scope, spec) => {
+    w.slot(d, scope, spec);
+    const v = d.args[0].value;
+    w.state.pid = path.isAbsolute(v) ? v : w.state.prefix + v;
+  },
+  keepalive_timeout: keepaliveTimeout,
+  fastcgi_pass: passHandler,
+  scgi_pass: passHandler,
+  uwsgi_pass: passHandler,
+  grpc_pass: passHandler,
+  memcached_pass: passHandler,
+  ip_hash: balancer,
+  least_conn: balancer,
+  random: balancer,
   map: mapBlock,
   types: typesBlock,
   geo: geoBlock,
@@ -571,7 +945,7 @@ export const HANDLERS: Record<string, Handler> = {
   index: scriptArgs(),
   limit_req_zone: scriptArgs(0),
   limit_conn_zone: scriptArgs(0),
-  hash: scriptArgs(0),
+  hash: balancer,
   proxy_cache_key: scriptArgs(0),
   proxy_no_cache: scriptArgs(),
   proxy_cache_bypass: scriptArgs(),

@@ -5,10 +5,8 @@ import * as path from 'node:path';
 import type { ConfigFile, Directive } from '../ast.js';
 import { diag, type Diagnostic } from '../diagnostic.js';
 import { parseText } from '../parser.js';
-import { BUILTIN_VARIABLES, VARIABLE_PREFIXES } from './builtin-variables.js';
 import { errnoOf, nodeFs, type ConfigFs } from './files.js';
-import { parseListen } from './listen.js';
-import type { HostCheck, LocationInfo, Scope, WalkState } from './state.js';
+import type { Scope, WalkState } from './state.js';
 import { isEmerg, Stop, Walker } from './walker.js';
 
 export interface CheckOptions {
@@ -19,8 +17,12 @@ export interface CheckOptions {
   /** -g directives. */
   globals?: string;
   fs?: ConfigFs;
-  /** Resolve upstream/resolver host names as nginx does at load (default true). */
-  resolve?: (host: string) => Promise<boolean>;
+  /**
+   * getaddrinfo() for the host names nginx resolves at load (listen, upstream servers, resolver,
+   * implicit upstreams): their addresses, or false / [] when the name does not resolve. `true`
+   * means "resolves" without saying where (an address is then assumed).
+   */
+  resolve?: (host: string) => Promise<boolean | string[]>;
   /** Open log files as nginx -t does (default true). */
   openFiles?: boolean;
   /** getpwnam/getgrnam emulation; undefined = read /etc/passwd and /etc/group when root. */
@@ -69,11 +71,12 @@ function readAccounts(): { users: Set<string>; groups: Set<string> } | undefined
   return { users: names('/etc/passwd'), groups: names('/etc/group') };
 }
 
-async function defaultResolve(host: string): Promise<boolean> {
-  if (isIP(host)) return true;
+/** getaddrinfo(host, AF_UNSPEC, SOCK_STREAM, AI_ADDRCONFIG): the addresses, or false. */
+async function defaultResolve(host: string): Promise<string[] | false> {
+  if (isIP(host)) return [host];
   try {
-    const r = await dns.promises.lookup(host, { all: true });
-    return r.length > 0;
+    const r = await dns.promises.lookup(host, { all: true, hints: dns.ADDRCONFIG });
+    return r.length > 0 ? r.map((x) => x.address) : false;
   } catch {
     return false;
   }
@@ -84,17 +87,19 @@ export function normalizePrefix(p: string): string {
   return abs.endsWith('/') ? abs : abs + '/';
 }
 
-/**
- * `nginx -t`: load, parse and check a configuration as nginx 1.22 does, in nginx's order.
- */
-export async function checkConfig(opts: CheckOptions): Promise<CheckResult> {
-  const prefix = normalizePrefix(opts.prefix);
-  const confFile = path.isAbsolute(opts.confFile) ? opts.confFile : prefix + opts.confFile;
-  const confPrefix = path.dirname(confFile) + '/';
+/** One walk of the configuration, in nginx's order, with the host names resolved so far. */
+function walkOnce(
+  opts: CheckOptions,
+  prefix: string,
+  confFile: string,
+  resolved: Map<string, string[] | null>,
+  parseCache: WalkState['parseCache'],
+  textCache: Map<string, string | { errno: number; message: string }>,
+): { state: WalkState; walker: Walker; globals: Directive[]; main?: ConfigFile; stopped: boolean } {
   const fsys = opts.fs ?? nodeFs;
   const state: WalkState = {
     prefix,
-    confPrefix,
+    confPrefix: path.dirname(confFile) + '/',
     confFile,
     diagnostics: [],
     files: new Map(),
@@ -106,31 +111,37 @@ export async function checkConfig(opts: CheckOptions): Promise<CheckResult> {
     variablesUsed: [],
     variablesDefined: new Set(),
     upstreams: new Map(),
+    upstreamList: [],
     servers: [],
+    ports: [],
     logFormats: new Set(),
     openFiles: [],
-    hostChecks: [],
-    certificates: [],
+    resolved,
+    pendingHosts: new Set(),
     passwd: opts.passwd ?? readAccounts,
+    parseCache,
+    root: typeof process.getuid === 'function' ? process.getuid() === 0 : true,
   };
-  const walker = new Walker(state, fsys);
+  const walker = new Walker(state, fsys, textCache);
   const mainScope: Scope = { ctx: 'main', seen: new Set() };
   let globals: Directive[] = [];
   let main: ConfigFile | undefined;
-  let syntaxOkAfter = -1;
   let stopped = false;
   try {
     if (opts.globals) {
+      // ngx_conf_param: the -g text is parsed as one "file" read directive by directive
       const g = parseText(opts.globals, 'command line');
       globals = g.directives;
       for (const d of g.directives) {
-        if (d.block) walker.fail(d, 'block directives are not supported in -g option');
         d.termLine = 0;
+        if (d.block) walker.fail(d, 'block directives are not supported in -g option');
+        walker.directive(d, mainScope);
       }
       if (g.syntaxError) {
-        walker.emit({ ...g.syntaxError, file: 'command line' });
+        const e = g.syntaxError;
+        const message = e.message.startsWith('unexpected end of file') ? 'unexpected end of parameter, expecting ";"' : e.message;
+        walker.emit({ ...e, message, file: 'command line', line: 0, column: undefined });
       }
-      walker.block(g.directives, mainScope);
     }
     const loaded = walker.loadFile(confFile);
     if (!('directives' in loaded)) {
@@ -140,31 +151,41 @@ export async function checkConfig(opts: CheckOptions): Promise<CheckResult> {
     main = loaded;
     state.including.push(confFile);
     walker.walkFile(loaded, mainScope);
-    httpInit(walker);
   } catch (e) {
     if (!(e instanceof Stop)) throw e;
     stopped = true;
   }
+  return { state, walker, globals, main, stopped };
+}
 
-  // Host names resolve at their place in the stream; the walk ran ahead, so cut it back.
+/**
+ * `nginx -t`: load, parse and check a configuration as nginx 1.22 does, in nginx's order.
+ *
+ * nginx resolves host names (listen, upstream servers, resolver, implicit upstreams) while it
+ * reads the configuration. The walk is synchronous, so it runs once to learn the names, they are
+ * resolved, and it runs again with the answers (repeated if a shorter walk hid names).
+ */
+export async function checkConfig(opts: CheckOptions): Promise<CheckResult> {
+  const prefix = normalizePrefix(opts.prefix);
+  const confFile = path.isAbsolute(opts.confFile) ? opts.confFile : prefix + opts.confFile;
   const resolve = opts.resolve ?? defaultResolve;
-  const checks = state.hostChecks.filter((c) => !(c.atInit && c.upstreamName && state.upstreams.has(c.upstreamName) && !c.explicitPort));
-  const results = await Promise.all(checks.map((c) => resolve(c.host)));
-  const failedAt = checks.findIndex((_, i) => !results[i]);
-  if (failedAt >= 0) {
-    const c: HostCheck = checks[failedAt];
-    const seq = c.atInit ? state.httpInitSeq ?? state.diagnostics.length : c.seq;
-    if (seq <= state.diagnostics.length && (!stopped || seq < state.diagnostics.length || true)) {
-      const firstEmerg = state.diagnostics.findIndex(isEmerg);
-      if (firstEmerg < 0 || seq <= firstEmerg) {
-        state.diagnostics.length = Math.min(seq, state.diagnostics.length);
-        state.diagnostics.push(diag('emerg', 'host-not-found', c.message, walker.where(c.directive)));
-        stopped = true;
-      }
-    }
+  const resolved = new Map<string, string[] | null>();
+  const parseCache: WalkState['parseCache'] = new Map();
+  const textCache = new Map<string, string | { errno: number; message: string }>();
+  let run = walkOnce(opts, prefix, confFile, resolved, parseCache, textCache);
+  for (let pass = 0; pass < 8 && run.state.pendingHosts.size > 0; pass++) {
+    const hosts = [...run.state.pendingHosts].filter((h) => !resolved.has(h));
+    if (hosts.length === 0) break;
+    const answers = await Promise.all(hosts.map((h) => resolve(h)));
+    hosts.forEach((h, i) => {
+      const a = answers[i];
+      resolved.set(h, a === false ? null : a === true ? ['0.0.0.0'] : a.length > 0 ? a : null);
+    });
+    run = walkOnce(opts, prefix, confFile, resolved, parseCache, textCache);
   }
-
-  if (!stopped) {
+  const { state, walker, globals, main } = run;
+  let syntaxOkAfter = -1;
+  if (!run.stopped) {
     syntaxOkAfter = state.diagnostics.length;
     try {
       postParse(walker, opts.openFiles ?? true);
@@ -176,78 +197,13 @@ export async function checkConfig(opts: CheckOptions): Promise<CheckResult> {
   const result: CheckResult = {
     ok,
     diagnostics: state.diagnostics,
-    syntaxOkAfter: ok || syntaxOkAfter >= 0 ? syntaxOkAfter : -1,
+    syntaxOkAfter,
     unimplemented: state.unimplemented,
   };
   if (main) {
-    result.config = { confFile, prefix, confPrefix, files: state.files, texts: state.texts, globals, main };
+    result.config = { confFile, prefix, confPrefix: state.confPrefix, files: state.files, texts: state.texts, globals, main };
   }
   return result;
-}
-
-/** What ngx_http_block does once the http{} block is read: upstreams, locations, variables, servers. */
-function httpInit(w: Walker): void {
-  const st = w.state;
-  st.httpInitSeq = st.diagnostics.length;
-  for (const c of st.certificates) {
-    const text = w.fsys.read(c.path);
-    if (typeof text !== 'string') {
-      const what = c.kind === 'certificate' ? 'certificate' : 'certificate key';
-      const sslErr =
-        c.errnoText?.(c.path) ??
-        `error:80000002:system library::No such file or directory:calling fopen(${c.path}, r) error:10000080:BIO routines::no such file`;
-      w.fail(c.directive, `cannot load ${what} "${c.path}": BIO_new_file() failed (SSL: ${sslErr})`, 'certificate');
-    }
-  }
-  for (const srv of st.servers) duplicateLocations(w, srv.locations);
-  for (const u of st.variablesUsed) {
-    const n = u.name;
-    if (BUILTIN_VARIABLES.has(n) || st.variablesDefined.has(n)) continue;
-    if (VARIABLE_PREFIXES.some((p) => n.startsWith(p))) continue;
-    w.emit(diag('emerg', 'unknown-variable', `unknown "${n}" variable`));
-  }
-  // Servers by listen socket: duplicate default servers and conflicting names.
-  const sockets = new Map<string, { defaultSeen: boolean; names: Map<string, boolean> }>();
-  for (const srv of st.servers) {
-    const listens = srv.listens.length > 0 ? srv.listens : null;
-    const addrs = listens ? listens.map((l) => ({ addr: l.addr, def: l.defaultServer, d: l.directive })) : [{ addr: '0.0.0.0:80', def: false, d: srv.directive }];
-    const seenHere = new Set<string>();
-    for (const a of addrs) {
-      let s = sockets.get(a.addr);
-      if (!s) sockets.set(a.addr, (s = { defaultSeen: false, names: new Map() }));
-      if (a.def) {
-        if (s.defaultSeen) w.fail(a.d, `a duplicate default server for ${a.addr}`);
-        s.defaultSeen = true;
-      }
-      if (seenHere.has(a.addr)) w.fail(a.d, `duplicate listen options for ${a.addr}`);
-      seenHere.add(a.addr);
-      const names = srv.names.length > 0 ? srv.names : [{ name: '', directive: srv.directive }];
-      for (const n of names) {
-        const key = n.name.toLowerCase();
-        if (key.startsWith('~')) continue;
-        if (s.names.has(key)) {
-          w.emit(diag('warn', 'conflicting-server-name', `conflicting server name "${n.name}" on ${a.addr}, ignored`));
-        } else s.names.set(key, true);
-      }
-    }
-  }
-}
-
-function duplicateLocations(w: Walker, locs: LocationInfo[]): void {
-  const exact = new Set<string>();
-  const inclusive = new Set<string>();
-  const named = new Set<string>();
-  const sorted = [...locs];
-  for (const l of sorted) {
-    const set = l.modifier === '=' ? exact : l.modifier === '@' ? named : l.modifier === '' || l.modifier === '^~' ? inclusive : null;
-    if (!set) continue;
-    if (set.has(l.name)) w.fail(l.directive, `duplicate location "${l.name}"`);
-    set.add(l.name);
-  }
-  for (const l of locs) {
-    const child = (l as LocationInfo & { children?: LocationInfo[] }).children;
-    if (child) duplicateLocations(w, child);
-  }
 }
 
 /** After "syntax is ok": module init_conf (events) and opening files (ngx_init_cycle). */
@@ -255,6 +211,17 @@ function postParse(w: Walker, openFiles: boolean): void {
   const st = w.state;
   if (!st.sawEvents) w.emit(diag('emerg', 'no-events', 'no "events" section in configuration'));
   if (!openFiles) return;
+  // ngx_create_pidfile: in test mode the pid file is opened (created if need be), not written.
+  // Only an explicit "pid" is checked: nxproxy's own default pid path is not nginx's.
+  if (st.pid) {
+    try {
+      const fd = fs.openSync(st.pid, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+      fs.closeSync(fd);
+    } catch (e) {
+      const { errno, message } = errnoOf(e);
+      w.emit(diag('emerg', 'open-failed', `open() "${st.pid}" failed (${errno}: ${message})`));
+    }
+  }
   const seen = new Set<string>();
   for (const f of st.openFiles) {
     if (seen.has(f.path)) continue;

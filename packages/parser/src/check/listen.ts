@@ -1,5 +1,6 @@
-import { isIP } from 'node:net';
-import { parseNumber } from '../values.js';
+import { sockText, type SockAddr } from './addr.js';
+import { addrsFor, parseUrl } from './url.js';
+import { parseSize, parseTime } from '../values.js';
 
 export interface HostPort {
   host: string;
@@ -7,41 +8,16 @@ export interface HostPort {
   explicitPort: boolean;
 }
 
-/** ngx_parse_inet_url's checks for "host[:port]" / "[v6]:port". */
+/** ngx_parse_url's checks for "host[:port]" / "[v6]:port" (no URI part, no listen syntax). */
 export function parseUrlHostPort(s: string, defaultPort: number): HostPort | { error: string } {
-  let host: string;
-  let portStr: string | undefined;
-  if (s.startsWith('[')) {
-    const end = s.indexOf(']');
-    if (end < 0) return { error: 'invalid host' };
-    host = s.slice(1, end);
-    if (isIP(host) !== 6) return { error: 'invalid IPv6 address' };
-    const rest = s.slice(end + 1);
-    if (rest.length > 0) {
-      if (rest[0] !== ':') return { error: 'invalid host' };
-      portStr = rest.slice(1);
-    }
-  } else {
-    const colon = s.lastIndexOf(':');
-    if (colon >= 0) {
-      host = s.slice(0, colon);
-      portStr = s.slice(colon + 1);
-    } else {
-      host = s;
-    }
-  }
-  let port = defaultPort;
-  if (portStr !== undefined) {
-    const n = parseNumber(portStr);
-    if (n === null || n < 1 || n > 65535) return { error: 'invalid port' };
-    port = n;
-  }
-  if (host.length === 0) return { error: 'no host' };
-  return { host, port, explicitPort: portStr !== undefined };
+  const u = parseUrl(s, { defaultPort, noResolve: true });
+  if ('err' in u) return { error: u.err };
+  const host = u.family === 6 ? u.host.slice(1, -1) : u.host;
+  return { host, port: u.port, explicitPort: !u.noPort };
 }
 
 export interface ListenSpec {
-  /** Normalized socket key: "127.0.0.1:80", "*:80", "[::1]:80", "unix:/path". */
+  /** Socket text of the first address: "127.0.0.1:80", "0.0.0.0:80", "[::1]:80", "unix:/path". */
   addr: string;
   host: string;
   port: number;
@@ -50,59 +26,127 @@ export interface ListenSpec {
   /** A host name that must resolve (listen localhost:80). */
   needsResolve?: string;
   params: string[];
+  /** Every address the directive stands for (a port range or a literal host gives several). */
+  addrs: SockAddr[];
+  /** lsopt.set: a parameter that needs its own socket (backlog=, bind, reuseport, ...). */
+  set: boolean;
+  ssl: boolean;
+  http2: boolean;
+  proxyProtocol: boolean;
 }
 
-const FLAG_PARAMS = new Set(['default_server', 'default', 'bind', 'ssl', 'http2', 'spdy', 'proxy_protocol', 'reuseport', 'deferred']);
-const VALUE_PARAMS = ['backlog=', 'rcvbuf=', 'sndbuf=', 'ipv6only=', 'so_keepalive=', 'setfib=', 'fastopen=', 'accept_filter='];
+const INT = /^[0-9]+$/;
 
-/** ngx_http_core_listen: the address and the parameters nginx accepts (Linux build). */
-export function parseListen(args: readonly string[]): ListenSpec | { error: string } {
+/**
+ * ngx_http_core_listen (Linux build): the address and the parameters, with nginx's messages.
+ * `resolved` gives the addresses of a host name (from the resolver pass); without it a name
+ * yields no addresses and `needsResolve` is set.
+ */
+export function parseListen(args: readonly string[], resolved?: (host: string) => string[] | null): ListenSpec | { error: string } {
   const url = args[0];
-  const bad = (err: string) => ({ error: `${err} in "${url}" of the "listen" directive` });
-  let spec: ListenSpec;
-  if (url.startsWith('unix:')) {
-    const p = url.slice(5);
-    if (p.length === 0) return bad('no path in the unix domain socket');
-    spec = { addr: url, host: '', port: 0, unix: p, defaultServer: false, params: [] };
-  } else if (/^[0-9]+$/.test(url)) {
-    const n = parseNumber(url);
-    if (n === null || n < 1 || n > 65535) return bad('invalid port');
-    spec = { addr: `0.0.0.0:${n}`, host: '0.0.0.0', port: n, defaultServer: false, params: [] };
-  } else {
-    const hp = parseUrlHostPort(url, 80);
-    if ('error' in hp) return bad(hp.error);
-    let host = hp.host;
-    if (host === '*') host = '0.0.0.0';
-    const v = isIP(host);
-    spec = {
-      addr: v === 6 ? `[${host}]:${hp.port}` : `${host}:${hp.port}`,
-      host,
-      port: hp.port,
-      defaultServer: false,
-      params: [],
-    };
-    if (v === 0) spec.needsResolve = host;
+  const u = parseUrl(url, { listen: true, defaultPort: 80 });
+  if ('err' in u) return { error: `${u.err} in "${url}" of the "listen" directive` };
+  let addrs = u.addrs;
+  if (u.resolveName !== undefined) {
+    const r = resolved?.(u.resolveName);
+    if (r === null) return { error: `host not found in "${url}" of the "listen" directive` };
+    addrs = r ? addrsFor(u, r) : [];
   }
+  const first = addrs[0];
+  const spec: ListenSpec = {
+    addr: first ? sockText(first) : `${u.host}:${u.port}`,
+    host: u.family === 'unix' ? '' : first ? first.host : u.host,
+    port: u.port,
+    defaultServer: false,
+    params: [],
+    addrs,
+    set: false,
+    ssl: false,
+    http2: false,
+    proxyProtocol: false,
+  };
+  if (u.family === 'unix') spec.unix = u.host;
+  if (u.resolveName !== undefined && !first) spec.needsResolve = u.resolveName;
   for (let i = 1; i < args.length; i++) {
     const p = args[i];
-    if (FLAG_PARAMS.has(p)) {
-      if (p === 'default_server' || p === 'default') spec.defaultServer = true;
-      spec.params.push(p);
+    spec.params.push(p);
+    if (p === 'default_server' || p === 'default') {
+      spec.defaultServer = true;
       continue;
     }
-    const vp = VALUE_PARAMS.find((x) => p.startsWith(x));
-    if (vp) {
-      const val = p.slice(vp.length);
-      if (vp === 'backlog=' && (parseNumber(val) === null || val === '0')) return { error: `invalid backlog "${val}"` };
-      if (vp === 'ipv6only=' && val !== 'on' && val !== 'off') return { error: `invalid ipv6only flags "${val}"` };
-      spec.params.push(p);
+    if (p === 'bind' || p === 'reuseport' || p === 'deferred') {
+      spec.set = true;
       continue;
     }
-    if (p.startsWith('so_keepalive')) {
-      spec.params.push(p);
+    if (p.startsWith('fastopen=')) {
+      spec.set = true;
+      if (!INT.test(p.slice(9))) return { error: `invalid fastopen "${p}"` };
+      continue;
+    }
+    if (p.startsWith('backlog=')) {
+      spec.set = true;
+      const v = p.slice(8);
+      if (!INT.test(v) || Number(v) === 0) return { error: `invalid backlog "${p}"` };
+      continue;
+    }
+    if (p.startsWith('rcvbuf=') || p.startsWith('sndbuf=')) {
+      spec.set = true;
+      if (parseSize(p.slice(7)) === null) return { error: `invalid ${p.slice(0, 6)} "${p}"` };
+      continue;
+    }
+    if (p.startsWith('accept_filter=')) {
+      // nginx logs "accept filters ... are not supported on this platform, ignored" and goes on
+      continue;
+    }
+    if (p.startsWith('ipv6only=o')) {
+      const rest = p.slice(10);
+      if (rest !== 'n' && rest !== 'ff') return { error: `invalid ipv6only flags "${p.slice(9)}"` };
+      spec.set = true;
+      continue;
+    }
+    if (p === 'ssl') {
+      spec.ssl = true;
+      continue;
+    }
+    if (p === 'http2') {
+      spec.http2 = true;
+      continue;
+    }
+    if (p.startsWith('so_keepalive=')) {
+      const v = p.slice(13);
+      if (v !== 'on' && v !== 'off' && !soKeepaliveOk(v)) return { error: `invalid so_keepalive value: "${v}"` };
+      spec.set = true;
+      continue;
+    }
+    if (p === 'proxy_protocol') {
+      spec.proxyProtocol = true;
       continue;
     }
     return { error: `invalid parameter "${p}"` };
   }
   return spec;
+}
+
+/** so_keepalive=idle:intvl:cnt, each part optional but not all empty or zero. */
+function soKeepaliveOk(v: string): boolean {
+  const parts = v.split(':');
+  const idle = parts[0] ?? '';
+  const intvl = parts[1] ?? '';
+  const cnt = parts.slice(2).join(':');
+  let any = false;
+  if (idle) {
+    const t = parseTime(idle, true);
+    if (t === null) return false;
+    if (t) any = true;
+  }
+  if (intvl) {
+    const t = parseTime(intvl, true);
+    if (t === null) return false;
+    if (t) any = true;
+  }
+  if (cnt) {
+    if (!INT.test(cnt)) return false;
+    if (Number(cnt)) any = true;
+  }
+  return any;
 }

@@ -1,6 +1,7 @@
 import type { ConfigFile, Directive } from '../ast.js';
 import type { Diagnostic } from '../diagnostic.js';
 import type { Context, DirectiveSpec } from '../directives/types.js';
+import type { SockAddr } from './addr.js';
 import type { Walker } from './walker.js';
 
 export type RawHandler = (w: Walker, d: Directive, scope: Scope) => void;
@@ -12,7 +13,7 @@ export interface LocationInfo {
 }
 
 export interface ListenInfo {
-  /** "127.0.0.1:80", "*:80", "[::1]:80", "unix:/path" */
+  /** "127.0.0.1:80", "0.0.0.0:80", "[::1]:80", "unix:/path" */
   addr: string;
   defaultServer: boolean;
   directive: Directive;
@@ -21,9 +22,16 @@ export interface ListenInfo {
 export interface ServerInfo {
   directive: Directive;
   listens: ListenInfo[];
-  names: { name: string; directive: Directive }[];
+  names: { name: string; directive: Directive; regex?: boolean }[];
   /** Locations at server level, for duplicate checks. */
   locations: LocationInfo[];
+  /** The server{} block's scope (its srv and loc confs). */
+  scope?: Scope;
+  /** cscf->file_name / cscf->line: where "server {" was read. */
+  file: string;
+  line: number;
+  /** cscf->listen: the block had a listen directive. */
+  hasListen: boolean;
 }
 
 /** One block being walked: nginx's cf->cmd_type plus what its handlers need to know. */
@@ -43,6 +51,14 @@ export interface Scope {
   noUriPart?: 'if' | 'limit_except';
   /** For raw blocks: state of the block's own handler. */
   rawState?: Record<string, unknown>;
+  /** Directives set at this level by name, in order (what nginx's merge functions read). */
+  dirs?: Map<string, Directive[]>;
+  /** Blocks with their own loc conf nested here (location, if, limit_except), in order. */
+  children?: Scope[];
+  /** Inside upstream{}: the upstream being defined. */
+  upstream?: UpstreamInfo;
+  /** Bitmask slots: values already set at this level (nginx ORs them across directives). */
+  bits?: Map<string, Set<string>>;
 }
 
 export interface VariableUse {
@@ -50,18 +66,37 @@ export interface VariableUse {
   directive: Directive;
 }
 
-export interface HostCheck {
+/** An upstream{} block or an upstream implicitly added by proxy_pass & co (ngx_http_upstream_add). */
+export interface UpstreamInfo {
+  /** u->host as written (lower-cased comparison). */
   host: string;
-  directive: Directive;
-  /** nginx's message when the name does not resolve. */
-  message: string;
-  /** Whether the failure is reported where the directive stands (in-stream) or at http init. */
-  atInit: boolean;
-  /** Position in the diagnostic stream where nginx would resolve it (in-stream checks). */
-  seq: number;
-  /** proxy_pass: the name to look up among upstream{} blocks first. */
-  upstreamName?: string;
-  explicitPort?: boolean;
+  /** NGX_HTTP_UPSTREAM_CREATE: an explicit upstream{} block. */
+  explicit: boolean;
+  port: number;
+  noPort: boolean;
+  file: string;
+  line: number;
+  /** Servers of an explicit block, or the one literal address of an implicit one; null = resolve at init. */
+  servers: { naddrs: number; backup: boolean }[] | null;
+}
+
+/** An address:port a server listens on (ngx_http_conf_addr_t). */
+export interface ConfAddr {
+  sockaddr: SockAddr;
+  /** addr_text of the first listen that created it. */
+  text: string;
+  set: boolean;
+  ssl: boolean;
+  http2: boolean;
+  defaultServerFlag: boolean;
+  defaultServer: ServerInfo;
+  servers: ServerInfo[];
+}
+
+export interface ConfPort {
+  family: 4 | 6 | 'unix';
+  port: number;
+  addrs: ConfAddr[];
 }
 
 export interface WalkState {
@@ -77,21 +112,31 @@ export interface WalkState {
   sawHttp: boolean;
   variablesUsed: VariableUse[];
   variablesDefined: Set<string>;
+  /** Explicit upstream{} names (lower case) to their directive. */
   upstreams: Map<string, Directive>;
+  /** umcf->upstreams: explicit and implicit upstreams in creation order. */
+  upstreamList: UpstreamInfo[];
   servers: ServerInfo[];
+  /** cmcf->ports. */
+  ports: ConfPort[];
   logFormats: Set<string>;
+  /** The "pid" file (absolute), opened after "syntax is ok". */
+  pid?: string;
   /** Files nginx opens after "syntax is ok" (logs); errors there come after that line. */
   openFiles: { path: string; directive?: Directive }[];
-  hostChecks: HostCheck[];
-  certificates: {
-    path: string;
-    directive: Directive;
-    kind: 'certificate' | 'key';
-    errnoText?: (p: string) => string;
-  }[];
+  /** Host names resolved before this pass: addresses, or null when the name does not resolve. */
+  resolved: Map<string, string[] | null>;
+  /** Host names this pass needed but `resolved` did not have. */
+  pendingHosts: Set<string>;
+  /** The http{} block's scope. */
+  http?: Scope;
+  /** Where nginx's lexer stands once http{} is read: merge-time ngx_conf_log_error messages carry it. */
+  httpEnd?: { file: string; line: number };
   /** Local users and groups (getpwnam/getgrnam), or undefined when not running as root. */
   passwd?: () => { users: Set<string>; groups: Set<string> } | undefined;
   user?: { user: string; group?: string; directive: Directive };
-  /** Diagnostic count when the http block ended (where implicit upstreams resolve). */
-  httpInitSeq?: number;
+  /** Parsed files shared between passes. */
+  parseCache: Map<string, ConfigFile | { errno: number; message: string }>;
+  /** Whether the process runs as root (default listen port 80, else 8000). */
+  root: boolean;
 }

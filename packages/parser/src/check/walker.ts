@@ -5,6 +5,7 @@ import { argCountOk, DIRECTIVES_BY_NAME, specFor, suggestDirective } from '../di
 import type { Context, DirectiveSpec } from '../directives/types.js';
 import { parseText } from '../parser.js';
 import { parseFlag, parseNumber, parseOffset, parseSize, parseTime } from '../values.js';
+import { blockEnd, offsetOf } from './block-end.js';
 import { isGlob, type ConfigFs } from './files.js';
 import { HANDLERS, RAW_BLOCKS } from './handlers.js';
 import type { Scope, WalkState } from './state.js';
@@ -21,6 +22,7 @@ export class Walker {
   constructor(
     readonly state: WalkState,
     readonly fsys: ConfigFs,
+    readonly textCache: Map<string, string | { errno: number; message: string }> = new Map(),
   ) {}
 
   emit(d: Diagnostic): void {
@@ -47,12 +49,36 @@ export class Walker {
   loadFile(file: string): ConfigFile | { errno: number; message: string } {
     const cached = this.state.files.get(file);
     if (cached) return cached;
-    const text = this.fsys.read(file);
+    const text = this.readText(file);
     if (typeof text !== 'string') return text;
-    const parsed = parseText(text, file);
+    let parsed = this.state.parseCache.get(file);
+    if (!parsed || !('directives' in parsed)) {
+      parsed = parseText(text, file);
+      this.state.parseCache.set(file, parsed);
+    }
     this.state.files.set(file, parsed);
     this.state.texts.set(file, text);
     return parsed;
+  }
+
+  /** A file's text, read once per check (both resolver passes see the same bytes). */
+  readText(file: string): string | { errno: number; message: string } {
+    const key = file;
+    const cached = this.textCache.get(key);
+    if (cached !== undefined) return cached;
+    const text = this.fsys.read(file);
+    this.textCache.set(key, text);
+    return text;
+  }
+
+  /**
+   * getaddrinfo() for a host name: its addresses, null when it does not resolve. Names not
+   * resolved yet are noted for the next pass and taken as resolvable (undefined).
+   */
+  resolveHost(host: string): string[] | null | undefined {
+    const r = this.state.resolved.get(host.toLowerCase());
+    if (r === undefined) this.state.pendingHosts.add(host.toLowerCase());
+    return r;
   }
 
   /** Walks a whole file in the given scope; its syntax error, if any, comes after its directives. */
@@ -63,6 +89,24 @@ export class Walker {
 
   block(dirs: Directive[], scope: Scope): void {
     for (const d of dirs) this.directive(d, scope);
+    const bd = scope.directive;
+    if (bd && bd.block === dirs) this.unclosed(bd);
+  }
+
+  /**
+   * A syntax error inside a block ends the walk there: nginx never finishes that block, so its
+   * end-of-block work (http init, default listen, ...) must not run before the error.
+   */
+  private unclosed(d: Directive): void {
+    const err = this.state.files.get(d.file)?.syntaxError;
+    if (!err || err.line === undefined) return;
+    const text = this.state.texts.get(d.file);
+    if (text === undefined) return;
+    const open = offsetOf(text, d.line, d.column);
+    const at = offsetOf(text, err.line, err.column ?? 1);
+    if (at <= open) return;
+    const end = blockEnd(text, d.line, d.column);
+    if (end.offset < 0 || at <= end.offset) this.emit(err);
   }
 
   directive(d: Directive, scope: Scope): void {
@@ -87,6 +131,11 @@ export class Walker {
     }
     if (spec.status !== 'implemented' && spec.status !== 'no-effect') {
       this.state.unimplemented.push({ directive: d, spec });
+    }
+    if (scope.dirs) {
+      const list = scope.dirs.get(d.name);
+      if (list) list.push(d);
+      else scope.dirs.set(d.name, [d]);
     }
     if (d.name === 'include') {
       this.include(d, scope);
@@ -160,8 +209,12 @@ export class Walker {
         break;
       }
       case 'bitmask': {
-        dup();
-        const seen = new Set<string>();
+        // ngx_conf_set_bitmask_slot ORs values into one field: no "is duplicate", but a value
+        // already set at this level (by this or an earlier directive) is a warning.
+        const key = spec.module + ':' + d.name;
+        scope.bits ??= new Map();
+        let seen = scope.bits.get(key);
+        if (!seen) scope.bits.set(key, (seen = new Set()));
         for (const x of v) {
           const m = spec.values?.find((y) => y.toLowerCase() === x.toLowerCase());
           if (!m) this.fail(d, `invalid value "${x}"`);
@@ -230,7 +283,7 @@ export class Walker {
 
   /** Opens a child scope for a block directive and walks its contents. */
   child(d: Directive, parent: Scope, ctx: Context, extra: Partial<Scope> = {}): Scope {
-    const scope: Scope = { ctx, seen: new Set(), parent, directive: d, ...extra };
+    const scope: Scope = { ctx, seen: new Set(), parent, directive: d, dirs: new Map(), ...extra };
     return scope;
   }
 }

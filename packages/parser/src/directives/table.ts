@@ -79,7 +79,7 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   { name: 'types', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'NOARGS', block: 'raw', slot: 'custom', status: 'implemented', description: 'Block mapping MIME types to file name extensions.' },
   { name: 'default_type', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'str', status: 'implemented', description: 'Default MIME type of a response.' },
   { name: 'root', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location', 'lif'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Root directory for requests.' },
-  { name: 'alias', module: 'ngx_http_core_module', contexts: ['location'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', description: 'Replacement path for the matched location prefix.' },
+  { name: 'alias', module: 'ngx_http_core_module', contexts: ['location'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Replacement path for the matched location prefix.' },
   { name: 'limit_except', module: 'ngx_http_core_module', contexts: ['location'], args: '1MORE', block: 'directives', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Block restricting allowed HTTP methods inside a location.' },
   { name: 'client_max_body_size', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'off', status: 'implemented', description: 'Maximum allowed size of the client request body.' },
   { name: 'client_body_buffer_size', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'size', status: 'implemented', description: 'Buffer size for reading the client request body.' },
@@ -185,7 +185,7 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   { name: 'mirror', module: 'ngx_http_mirror_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', description: 'URI of a mirror subrequest, or off.' },
   { name: 'mirror_request_body', module: 'ngx_http_mirror_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'unimplemented', description: 'Whether the client body is sent to mirror subrequests.' },
   // ngx_http_try_files_module
-  { name: 'try_files', module: 'ngx_http_try_files_module', contexts: ['server', 'location'], args: '2MORE', slot: 'custom', status: 'unimplemented', description: 'Tries files in order and falls back to the last parameter.' },
+  { name: 'try_files', module: 'ngx_http_try_files_module', contexts: ['server', 'location'], args: '2MORE', slot: 'custom', status: 'implemented', description: 'Tries files in order and falls back to the last parameter.' },
   // ngx_http_auth_request_module
   { name: 'auth_request', module: 'ngx_http_auth_request_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Authorizes requests via a subrequest to the given URI.' },
   { name: 'auth_request_set', module: 'ngx_http_auth_request_module', contexts: ['http', 'server', 'location'], args: 'TAKE2', slot: 'custom', status: 'unimplemented', description: 'Sets a variable from the authorization subrequest result.' },

@@ -115,7 +115,8 @@ class Compiler {
     const conf = this.location(level, dirs, '', 'server');
     const sc: ServerConf = {
       names,
-      name: names[0] ?? '',
+      // $server_name: the first name, ".example.com" without its dot
+      name: (names[0] ?? '').replace(/^\./, ''),
       conf,
       tree: conf.tree!,
       mergeSlashes: parseFlag(level.args('merge_slashes')?.[0] ?? 'on') ?? true,
@@ -167,8 +168,19 @@ class Compiler {
       chunkedTransferEncoding: f('chunked_transfer_encoding', true),
       rewriteLog: f('rewrite_log', false),
     };
-    const alias = level.own('alias');
-    if (alias) conf.alias = alias[0].args[0].value;
+    // an `if` block serves files from its location's alias
+    const alias = level.own('alias') ?? (modifier === 'if' ? level.parent?.own('alias') : undefined);
+    if (alias) conf.alias = this.vars.script(this.prefixed(alias[0].args[0].value));
+    const tf = level.own('try_files');
+    if (tf) {
+      const a = tf[0].args.map((x) => x.value);
+      const last = a[a.length - 1];
+      conf.tryFiles = {
+        candidates: a.slice(0, -1).map((x) => this.vars.script(x)),
+        fallback: this.vars.script(last),
+        code: /^=\d+$/.test(last) ? Number(last.slice(1)) : undefined,
+      };
+    }
     const exp = level.nearest('expires');
     if (exp) conf.expires = this.expires(exp[0].args.map((x) => x.value));
     const pass = level.own('proxy_pass');
@@ -180,7 +192,7 @@ class Compiler {
       vars: this.vars,
       ifConf: (d) => {
         const inner = this.expand(d.block ?? []);
-        const ifConf = this.location(new Level(level, inner), inner, name, 'if');
+        const ifConf = this.location(new Level(level, inner), inner, name, 'if', regex);
         // an if block without its own content handler keeps the location's
         if (!ifConf.proxy && conf.proxy) ifConf.proxy = conf.proxy;
         return ifConf;

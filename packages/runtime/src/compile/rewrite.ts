@@ -42,6 +42,7 @@ export function compileRewrites(dirs: readonly Directive[], ctx: RewriteCompileC
           op: 'rewrite',
           re: compileRegex(a[0], false),
           replacement: ctx.vars.script(repl),
+          redirectReplacement: ctx.vars.script(repl, { escapeCaptures: true }),
           flag,
           redirectByScheme,
           keepArgs,

@@ -5,7 +5,7 @@ export type Script = (r: Req) => string;
 
 export type RewriteOp =
   | { op: 'return'; code: number; text?: Script; url?: Script }
-  | { op: 'rewrite'; re: RegExp; replacement: Script; flag: 'last' | 'break' | 'redirect' | 'permanent' | ''; redirectByScheme: boolean; keepArgs: boolean; hasArgs: boolean }
+  | { op: 'rewrite'; re: RegExp; replacement: Script; redirectReplacement: Script; flag: 'last' | 'break' | 'redirect' | 'permanent' | ''; redirectByScheme: boolean; keepArgs: boolean; hasArgs: boolean }
   | { op: 'set'; name: string; value: Script }
   | { op: 'break' }
   | { op: 'if'; test: (r: Req) => boolean; conf: LocationConf; ops: RewriteOp[] };
@@ -122,7 +122,9 @@ export interface LocationConf {
   proxy?: ProxyConf;
   root: string;
   rootHasVars: boolean;
-  alias?: string;
+  alias?: Script;
+  /** try_files: the candidates, then the fallback URI or "=code". */
+  tryFiles?: { candidates: Script[]; fallback: Script; code?: number };
   index: string[];
   defaultType: string;
   types: Map<string, string>;

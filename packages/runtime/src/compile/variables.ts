@@ -77,6 +77,24 @@ function upstreamHeader(r: Req, lname: string): string | undefined {
 
 const HOSTNAME = os.hostname();
 
+/** ngx_escape_uri NGX_ESCAPE_ARGS: what a capture needs inside a redirect's URI. */
+function escapeArgs(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x22 || c === 0x23 || c === 0x25 || c === 0x26 || c === 0x27 || c === 0x2b || c === 0x3f) {
+      out += '%' + c.toString(16).toUpperCase().padStart(2, '0');
+    } else out += s[i];
+  }
+  return out;
+}
+
+function requestFilename(r: Req): string {
+  const loc = r.loc;
+  if (loc.alias !== undefined) return loc.regex ? loc.alias(r) : loc.alias(r) + r.uri.slice(loc.name.length);
+  return loc.root + r.uri;
+}
+
 const BUILTINS: Record<string, Getter> = {
   host: (r) => r.host || r.server.name,
   hostname: () => HOSTNAME,
@@ -122,6 +140,7 @@ const BUILTINS: Record<string, Getter> = {
   pid: () => String(process.pid),
   nginx_version: () => '1.22.1',
   document_root: (r) => r.loc.root,
+  request_filename: (r) => requestFilename(r),
   realpath_root: (r) => r.loc.root,
   request_completion: (r) => (r.status ? 'OK' : ''),
   http_cookie: (r) => {
@@ -212,7 +231,7 @@ export class Variables {
   }
 
   /** Compiles "text $var ${var}text $1" into one function. */
-  script(text: string): Script {
+  script(text: string, opts: { escapeCaptures?: boolean } = {}): Script {
     if (text.indexOf('$') < 0) return () => text;
     const parts: (string | Getter)[] = [];
     const len = text.length;
@@ -229,7 +248,7 @@ export class Variables {
       if (n >= '1' && n <= '9') {
         if (lit) parts.push(lit), (lit = '');
         const idx = Number(n);
-        parts.push((r) => r.captures?.[idx]);
+        parts.push(opts.escapeCaptures ? (r) => escapeArgs(r.captures?.[idx] ?? '') : (r) => r.captures?.[idx]);
         i += 2;
         continue;
       }

@@ -7,6 +7,7 @@ import { logError } from '../log/error-log.js';
 import { defaultErrorBody, httpDate } from './error-pages.js';
 import { handleRequest } from './phases.js';
 import { Req, type ConnInfo } from './request.js';
+import { bindPlan, socketFor } from './sockets.js';
 
 let nextConnection = 1;
 
@@ -35,6 +36,8 @@ export function createListener(ref: TableRef, key: string): http.Server {
   const server = http.createServer({
     // nginx's large_client_header_buffers 4 8k bounds the whole header; allow that much and check lines ourselves
     maxHeaderSize: 4 * 8192 + 1024,
+    // nginx answers a Host-less HTTP/1.1 request itself (400 with its own page)
+    requireHostHeader: false,
     requestTimeout: 0,
     headersTimeout: 60_000,
     keepAliveTimeout: 75_000,
@@ -58,7 +61,7 @@ export function createListener(ref: TableRef, key: string): http.Server {
     const conn = socket.nx!;
     conn.requests++;
     const table = ref.current;
-    const sock = findSocket(table, key);
+    const sock = socketFor(table, key, conn.serverAddr, conn.serverPort);
     const r = new Req(msg, res, conn);
     r.requestLength = estimateRequestLength(msg);
     res.on('finish', () => finish(r));
@@ -122,7 +125,7 @@ function finish(r: Req): void {
 /** Binds every socket of the table; resolves once all listen. */
 export async function listenAll(ref: TableRef): Promise<Map<string, http.Server>> {
   const servers = new Map<string, http.Server>();
-  for (const s of ref.current.sockets) {
+  for (const s of bindPlan(ref.current)) {
     const srv = createListener(ref, s.key);
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);

@@ -1,11 +1,13 @@
+import * as fs from 'node:fs';
 import type { RewriteOp, RuntimeConfig, SocketConf } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
 import { Found, findLocation } from './locate.js';
 import { proxyRequest } from './proxy.js';
 import type { Req } from './request.js';
-import { sendBody, sendSpecial } from './respond.js';
+import { contentTypeFor, sendBody, sendSpecial } from './respond.js';
+import { captureGroups } from '../compile/regex.js';
 import { selectServer } from './select.js';
-import { serveStatic } from './static.js';
+import { aliasPath, serveStatic } from './static.js';
 import { normalizePath, validateHost } from './uri.js';
 
 const enum Flow {
@@ -22,7 +24,7 @@ const MAX_URI_CHANGES = 10;
 export function handleRequest(table: RuntimeConfig, sock: SocketConf, r: Req): void {
   let target = r.requestUri;
   let host: string | undefined;
-  if (/^https?:\/\//i.test(target)) {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
     const rest = target.slice(target.indexOf('//') + 2);
     const slash = rest.search(/[/?]/);
     host = slash < 0 ? rest : rest.slice(0, slash);
@@ -77,6 +79,7 @@ export function findConfig(r: Req): void {
       return sendSpecial(r, 301, loc);
     }
     r.loc = m.loc ?? r.server.conf;
+    r.triedFiles = false;
     if (r.loc.internal && !r.internal) return finalize(r, 404);
     const len = Number(r.header('content-length') ?? '0');
     if (len > r.loc.clientMaxBodySize && r.loc.clientMaxBodySize > 0) {
@@ -90,8 +93,62 @@ export function findConfig(r: Req): void {
   }
 }
 
+/** ngx_http_core_try_files_phase: the first candidate that exists becomes the URI, else the fallback. */
+function tryFiles(r: Req): boolean {
+  const tf = r.loc.tryFiles!;
+  const loc = r.loc;
+  for (const c of tf.candidates) {
+    const value = c(r);
+    const dir = value.endsWith('/');
+    const path = loc.alias !== undefined ? aliasPath(r, value) : loc.root + value;
+    try {
+      const st = fs.statSync(dir ? path.slice(0, -1) || '/' : path);
+      if (dir ? st.isDirectory() : !st.isDirectory()) {
+        // a directory match leaves the URI without its slash: the static module then redirects
+        r.uri = dir && value.length > 1 ? value.slice(0, -1) : value;
+        return true;
+      }
+    } catch {
+      // next candidate
+    }
+  }
+  if (tf.code !== undefined) {
+    finalize(r, tf.code);
+    return false;
+  }
+  const target = tf.fallback(r);
+  r.internal = true;
+  if (!target.startsWith('@')) {
+    const q = target.indexOf('?');
+    r.uri = q < 0 ? target : target.slice(0, q);
+    if (q >= 0) r.args = target.slice(q + 1);
+    r.uriChanged = true;
+  } else {
+    const named = r.server.tree.named.get(target);
+    if (!named) {
+      finalize(r, 500);
+      return false;
+    }
+    r.loc = named;
+    const flow = runRewrites(named.rewrites, r);
+    if (flow === Flow.Done) return false;
+    if (flow === Flow.Relocate) {
+      findConfig(r);
+      return false;
+    }
+    content(r, flow === Flow.Break);
+    return false;
+  }
+  findConfig(r);
+  return false;
+}
+
 function content(r: Req, afterBreak: boolean): void {
   const loc = r.loc;
+  if (loc.tryFiles && !r.triedFiles) {
+    r.triedFiles = true;
+    if (!tryFiles(r)) return;
+  }
   if (loc.proxy) return proxyRequest(r, loc.proxy, afterBreak);
   return serveStatic(r);
 }
@@ -102,7 +159,12 @@ function runRewrites(ops: readonly RewriteOp[], r: Req): Flow {
   for (const op of ops) {
     switch (op.op) {
       case 'set':
-        r.setVar(op.name, op.value(r));
+        if (op.name === 'args' || op.name === 'query_string') {
+          r.args = op.value(r);
+          r.uriChanged = true;
+        } else {
+          r.setVar(op.name, op.value(r));
+        }
         break;
       case 'break':
         return changed ? Flow.Break : Flow.Break;
@@ -119,9 +181,13 @@ function runRewrites(ops: readonly RewriteOp[], r: Req): Flow {
       case 'rewrite': {
         const m = op.re.exec(r.uri);
         if (!m) break;
-        r.captures = Array.from(m, (x) => x ?? '');
-        let value = op.replacement(r);
-        if (op.redirectByScheme || op.flag === 'redirect' || op.flag === 'permanent') {
+        const g = captureGroups(m);
+        r.captures = g.captures;
+        if (g.named) r.namedCaptures = { ...(r.namedCaptures ?? {}), ...g.named };
+        const redirect = op.redirectByScheme || op.flag === 'redirect' || op.flag === 'permanent';
+        // captures go into a redirect escaped when the client's URI was (ngx_http_script_copy_capture_code)
+        let value = redirect && /[%+]/.test(r.requestUri) ? op.redirectReplacement(r) : op.replacement(r);
+        if (redirect) {
           if (op.keepArgs && r.args && !op.hasArgs) value += '?' + r.args;
           else if (op.keepArgs && r.args && op.hasArgs) value += '&' + r.args;
           sendSpecial(r, op.flag === 'permanent' ? 301 : 302, value);
@@ -137,6 +203,8 @@ function runRewrites(ops: readonly RewriteOp[], r: Req): Flow {
         }
         r.uri = value;
         r.uriChanged = true;
+        // a rewritten request may enter `internal` locations, as nginx allows
+        r.internal = true;
         changed = true;
         if (r.loc.rewriteLog) logError('notice', `rewritten data: "${value}", args: "${r.args}"`, r);
         if (op.flag === 'last') return Flow.Relocate;
@@ -155,9 +223,10 @@ function doReturn(r: Req, op: Extract<RewriteOp, { op: 'return' }>): void {
     return;
   }
   if (op.url) return sendSpecial(r, op.code, op.url(r));
-  if (op.text) {
-    const body = Buffer.from(op.text(r), 'latin1');
-    return sendBody(r, { status: op.code, contentType: r.loc.defaultType }, body);
+  if (op.text || op.code < 300) {
+    // below 300 without text nginx still sends an empty body with its headers
+    const body = Buffer.from(op.text ? op.text(r) : '', 'latin1');
+    return sendBody(r, { status: op.code, contentType: contentTypeFor(r) }, body);
   }
   return finalize(r, op.code);
 }

@@ -49,6 +49,8 @@ export class Req {
   /** Response headers as sent, flat [name, value, ...], for $sent_http_*. */
   sentHeaders: string[] | null = null;
   internalRedirects = 0;
+  /** try_files already ran for the current location. */
+  triedFiles = false;
   /** Status an error_page response is sent with (0: the page's own status). */
   errStatus = 0;
   /** Internal redirects to error pages turn the method into GET. */

@@ -20,6 +20,8 @@ export interface Head {
   headers?: string[];
   /** nginx generated this response as an error page ("special response"). */
   special?: boolean;
+  /** The range filter's Accept-Ranges, which nginx adds after every other header filter. */
+  acceptRanges?: boolean;
 }
 
 export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
@@ -39,7 +41,8 @@ export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
 export function absoluteLocation(r: Req, loc: string): string {
   const lc = r.loc;
   if (!lc.absoluteRedirect || loc[0] !== '/') return loc;
-  const host = lc.serverNameInRedirect ? r.server.name : r.host || r.server.name;
+  // no Host: nginx names the local address the request came in on
+  const host = lc.serverNameInRedirect ? r.server.name : r.host || r.conn.serverAddr;
   const port = lc.portInRedirect && r.conn.serverPort !== 80 ? `:${r.conn.serverPort}` : '';
   return `http://${host}${port}${loc}`;
 }
@@ -53,6 +56,12 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   const res = r.res;
   const loc = r.loc;
   if (r.errStatus && head.status === 200) head.status = r.errStatus;
+  if (head.status === 204) {
+    // nginx's header filter: a 204 has no body, type, length or Last-Modified
+    head.contentType = undefined;
+    head.contentLength = undefined;
+    head.lastModified = undefined;
+  }
   const status = wireStatus(head.status);
   r.status = head.status;
   const h: string[] = [];
@@ -65,7 +74,7 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   if (head.contentLength !== undefined) h.push('Content-Length', String(head.contentLength));
   if (head.lastModified) h.push('Last-Modified', head.lastModified);
   let location = head.location;
-  if (location !== undefined && location[0] === '/') {
+  if (location !== undefined && location[0] === '/' && loc?.absoluteRedirect !== false) {
     h.push('Location', absoluteLocation(r, location));
     location = undefined;
   }
@@ -86,6 +95,7 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
       if (v !== '') h.push(a.name, v);
     }
   }
+  if (head.acceptRanges) h.push('Accept-Ranges', 'bytes');
   r.sentHeaders = h;
   const reason = head.reason ?? REASONS[status] ?? '';
   if (!keep) res.shouldKeepAlive = false;
@@ -116,8 +126,8 @@ function addExpires(h: string[], e: NonNullable<LocationConf['expires']>): void 
 /** A complete response with a small in-memory body. */
 export function sendBody(r: Req, head: Head, body: Buffer | null): void {
   if (body) head.contentLength = body.length;
-  writeHead(r, head, !!body);
-  if (body && !r.headerOnly) {
+  writeHead(r, head, !!body && body.length > 0);
+  if (body && body.length > 0 && !r.headerOnly) {
     r.bodyBytesSent = body.length;
     r.res.end(body);
   } else {
@@ -125,12 +135,24 @@ export function sendBody(r: Req, head: Head, body: Buffer | null): void {
   }
 }
 
+/** ngx_http_set_content_type: by the URI's extension (case-insensitive), else default_type. */
+export function contentTypeFor(r: Req): string {
+  const uri = r.uri;
+  const dot = uri.lastIndexOf('.');
+  if (dot > uri.lastIndexOf('/')) {
+    const t = r.loc.types.get(uri.slice(dot + 1).toLowerCase());
+    if (t) return t;
+  }
+  return r.loc.defaultType;
+}
+
 /** nginx's own page for an error status (no error_page involved). */
 export function sendSpecial(r: Req, code: number, location?: string): void {
   const body = defaultErrorBody(code, r.loc?.serverTokens ?? 'on');
+  // a status without a built-in page still goes out with an empty body of known length
   sendBody(
     r,
     { status: code, contentType: body ? 'text/html' : undefined, location, special: true },
-    body ? Buffer.from(body, 'latin1') : null,
+    body ? Buffer.from(body, 'latin1') : code === 304 ? null : Buffer.alloc(0),
   );
 }

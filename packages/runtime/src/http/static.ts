@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { logError } from '../log/error-log.js';
 import { finalize } from './phases.js';
 import type { Req } from './request.js';
-import { formatHttpDate } from './error-pages.js';
+import { defaultErrorBody, formatHttpDate } from './error-pages.js';
 import { sendSpecial, writeHead } from './respond.js';
 
 function contentType(r: Req, file: string): string {
@@ -11,11 +11,19 @@ function contentType(r: Req, file: string): string {
   return r.loc.types.get(ext) ?? r.loc.defaultType;
 }
 
+/** The file an aliased location maps a URI to: a regex location's alias is the whole path. */
+export function aliasPath(r: Req, uri: string): string {
+  const loc = r.loc;
+  const alias = loc.alias!(r);
+  if (loc.regex) return alias;
+  return alias + uri.slice(loc.name.length);
+}
+
 /** The static and index modules, enough for root-served files and their error paths. */
 export function serveStatic(r: Req): void {
   const loc = r.loc;
   const base = loc.rootHasVars ? loc.root : loc.root;
-  const file = loc.alias !== undefined ? loc.alias + r.uri.slice(loc.name.length) : base + r.uri;
+  const file = loc.alias !== undefined ? aliasPath(r, r.uri) : base + r.uri;
   if (r.uri.endsWith('/')) {
     for (const idx of loc.index) {
       const candidate = file + idx;
@@ -56,22 +64,52 @@ function sendFile(r: Req, file: string): void {
   }
   if (r.method !== 'GET' && r.method !== 'HEAD') return finalize(r, 405);
   const etag = `"${Math.floor(st.mtimeMs / 1000).toString(16)}-${st.size.toString(16)}"`;
-  writeHead(
-    r,
-    {
-      status: 200,
-      contentType: contentType(r, file),
-      contentLength: st.size,
-      lastModified: formatHttpDate(st.mtime),
-      headers: ['ETag', etag, 'Accept-Ranges', 'bytes'],
-    },
-    st.size > 0,
-  );
-  if (r.headerOnly || st.size === 0) {
+  const lastModified = formatHttpDate(st.mtime);
+  // not_modified filter: If-Modified-Since must equal Last-Modified exactly (if_modified_since exact)
+  const ims = r.header('if-modified-since');
+  const inm = r.header('if-none-match');
+  if ((inm !== undefined && (inm === etag || inm === '*')) || (inm === undefined && ims === lastModified)) {
+    writeHead(r, { status: 304, lastModified, headers: ['ETag', etag] }, false);
     r.res.end();
     return;
   }
-  const stream = fs.createReadStream(file);
+  let start = 0;
+  let end = st.size - 1;
+  let status = 200;
+  const range = r.header('range');
+  const m = range !== undefined && st.size > 0 ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
+  if (m && (m[1] !== '' || m[2] !== '')) {
+    if (m[1] === '') start = Math.max(0, st.size - Number(m[2]));
+    else {
+      start = Number(m[1]);
+      if (m[2] !== '') end = Math.min(end, Number(m[2]));
+    }
+    if (start > end || start >= st.size) {
+      const body = defaultErrorBody(416, r.loc.serverTokens)!;
+      writeHead(r, { status: 416, contentType: 'text/html', contentLength: body.length, headers: ['Content-Range', `bytes */${st.size}`], special: true }, true);
+      r.res.end(r.headerOnly ? undefined : body);
+      return;
+    }
+    status = 206;
+  }
+  const length = end - start + 1;
+  writeHead(
+    r,
+    {
+      status,
+      contentType: contentType(r, file),
+      contentLength: length,
+      lastModified,
+      headers: status === 206 ? ['ETag', etag, 'Content-Range', `bytes ${start}-${end}/${st.size}`] : ['ETag', etag],
+      acceptRanges: status === 200,
+    },
+    length > 0,
+  );
+  if (r.headerOnly || length === 0) {
+    r.res.end();
+    return;
+  }
+  const stream = fs.createReadStream(file, { start, end });
   stream.on('data', (c) => (r.bodyBytesSent += c.length));
   stream.on('error', () => r.res.destroy());
   stream.pipe(r.res);

@@ -70,7 +70,7 @@ export function escapeUri(s: string): string {
 /** ngx_http_validate_host: lowercase, drop the port and one trailing dot; null means 400. */
 export function validateHost(h: string): string | null {
   let host = h;
-  let dotPos = -1;
+  let dotPos = -10;
   let inBracket = false;
   let end = host.length;
   for (let i = 0; i < host.length; i++) {
