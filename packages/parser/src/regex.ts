@@ -21,13 +21,33 @@ function pcreError(msg: string, pattern: string, at: number): { error: string } 
   return { error: `pcre2_compile() failed: ${msg} in "${pattern}"${rest}` };
 }
 
+/** POSIX classes PCRE accepts inside brackets, as JavaScript class contents. */
+const POSIX: Record<string, string> = {
+  alpha: 'a-zA-Z', digit: '0-9', alnum: 'a-zA-Z0-9', upper: 'A-Z', lower: 'a-z', space: '\\t\\n\\v\\f\\r ',
+  blank: ' \\t', punct: '!-\\/:-@\\[-`{-~', xdigit: '0-9A-Fa-f', word: '\\w', cntrl: '\\x00-\\x1f\\x7f',
+  print: ' -~', graph: '!-~',
+};
+
+/** PCRE's \s is ASCII whitespace only; JavaScript's also matches 0xA0 and more. */
+const SPACE = '\\t\\n\\v\\f\\r ';
+
+function otherCase(c: string): string {
+  const l = c.toLowerCase();
+  const u = c.toUpperCase();
+  return c === l ? u : l;
+}
+
+function isAsciiLetter(c: string): boolean {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 export function translateRegex(pattern: string, caseless: boolean): RegexResult {
-  let flags = caseless ? 'i' : '';
+  let flags = '';
   let src = pattern;
   const lead = /^\(\?([a-zA-Z]+)\)/.exec(src);
   if (lead) {
     if (lead[1] === 'i') {
-      flags = 'i';
+      caseless = true;
       src = src.slice(lead[0].length);
     } else if (lead[1] === 's' || lead[1] === 'm') {
       flags += lead[1];
@@ -53,13 +73,48 @@ export function translateRegex(pattern: string, caseless: boolean): RegexResult 
       else if (n === 'z') out += '$';
       else if (n === 'Z') out += '(?=\\n?$)';
       else if (n === 'h') out += inClass ? ' \\t' : '[ \\t]';
+      else if (n === 's') out += inClass ? SPACE : `[${SPACE}]`;
+      else if (n === 'S' && !inClass) out += `[^${SPACE}]`;
+      else if (n === 'x') {
+        // \xHH: copy the hex digits untouched (they may be letters)
+        const hex = /^[0-9a-fA-F]{1,2}/.exec(src.slice(i + 2))?.[0] ?? '';
+        out += '\\x' + hex.padStart(2, '0');
+        i += hex.length;
+      } else if (n === 'k' && src[i + 2] === '<') {
+        const close = src.indexOf('>', i);
+        out += src.slice(i, close + 1);
+        i = close - 1;
+      }
       else out += c + n;
       i++;
       prevRepeatable = true;
       continue;
     }
     if (inClass) {
-      if (c === ']' && !(src[i - 1] === '[' || (src[i - 1] === '^' && src[i - 2] === '['))) inClass = false;
+      if (c === '[' && src[i + 1] === ':') {
+        const m = /^\[:(\^?)([a-z]+):\]/.exec(src.slice(i));
+        if (m && POSIX[m[2]] && !m[1]) {
+          out += POSIX[m[2]];
+          i += m[0].length - 1;
+          continue;
+        }
+      }
+      if (c === ']' && !(src[i - 1] === '[' || (src[i - 1] === '^' && src[i - 2] === '['))) {
+        inClass = false;
+        out += c;
+        continue;
+      }
+      // PCRE without UTF folds ASCII letters only: add the other case explicitly
+      if (caseless && isAsciiLetter(c)) {
+        if (src[i + 1] === '-' && isAsciiLetter(src[i + 2] ?? '')) {
+          const to = src[i + 2];
+          out += `${c}-${to}${otherCase(c)}-${otherCase(to)}`;
+          i += 2;
+          continue;
+        }
+        out += c + otherCase(c);
+        continue;
+      }
       out += c;
       continue;
     }
@@ -123,6 +178,17 @@ export function translateRegex(pattern: string, caseless: boolean): RegexResult 
     if (c === '|') {
       prevRepeatable = false;
       out += c;
+      continue;
+    }
+    if (c === '$') {
+      // PCRE's $ also matches before a final newline
+      out += '(?=\\n?$)';
+      prevRepeatable = false;
+      continue;
+    }
+    if (caseless && isAsciiLetter(c)) {
+      out += `[${c}${otherCase(c)}]`;
+      prevRepeatable = true;
       continue;
     }
     out += c;

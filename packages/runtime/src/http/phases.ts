@@ -50,7 +50,8 @@ export function handleRequest(table: RuntimeConfig, sock: SocketConf, r: Req): v
   const q = target.indexOf('?');
   const rawPath = q < 0 ? target : target.slice(0, q);
   r.args = q < 0 ? '' : target.slice(q + 1);
-  const uri = normalizePath(rawPath, r.server.mergeSlashes);
+  // the request line is parsed before Host picks a server: the default server's merge_slashes rules
+  const uri = normalizePath(rawPath, sock.defaultServer.mergeSlashes);
   if (uri === null) return bad(r, 'client sent invalid request');
   r.uri = uri;
 
