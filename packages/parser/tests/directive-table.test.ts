@@ -10,7 +10,7 @@ const one = (name: string, module?: string): DirectiveSpec => {
 };
 
 /** What nxproxy's runtime serves; every name must be in the table with status 'implemented'. */
-const IMPLEMENTED = `alias try_files include user pid daemon master_process worker_processes error_log events
+const IMPLEMENTED = `alias try_files allow deny limit_except include user pid daemon master_process worker_processes error_log events
   worker_connections http server listen server_name location root internal error_page
   recursive_error_pages merge_slashes absolute_redirect server_name_in_redirect port_in_redirect
   client_max_body_size client_body_buffer_size client_header_timeout client_body_timeout send_timeout
@@ -153,8 +153,8 @@ describe('directive table', () => {
   });
 
   it('marks access-guarding unimplemented directives', () => {
-    for (const n of ['allow', 'deny', 'auth_basic', 'auth_basic_user_file', 'auth_request', 'limit_req', 'limit_conn',
-      'limit_except', 'valid_referers', 'secure_link', 'ssl_verify_client']) {
+    for (const n of ['auth_basic', 'auth_basic_user_file', 'auth_request', 'limit_req', 'limit_conn',
+      'valid_referers', 'secure_link', 'ssl_verify_client']) {
       expect(one(n).guardsAccess, n).toBe(true);
     }
     for (const n of ['limit_req_zone', 'limit_conn_zone', 'set_real_ip_from', 'internal', 'proxy_pass']) {

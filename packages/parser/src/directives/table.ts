@@ -80,7 +80,7 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   { name: 'default_type', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'str', status: 'implemented', description: 'Default MIME type of a response.' },
   { name: 'root', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location', 'lif'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Root directory for requests.' },
   { name: 'alias', module: 'ngx_http_core_module', contexts: ['location'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Replacement path for the matched location prefix.' },
-  { name: 'limit_except', module: 'ngx_http_core_module', contexts: ['location'], args: '1MORE', block: 'directives', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Block restricting allowed HTTP methods inside a location.' },
+  { name: 'limit_except', module: 'ngx_http_core_module', contexts: ['location'], args: '1MORE', block: 'directives', slot: 'custom', status: 'implemented', description: 'Block restricting allowed HTTP methods inside a location.' },
   { name: 'client_max_body_size', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'off', status: 'implemented', description: 'Maximum allowed size of the client request body.' },
   { name: 'client_body_buffer_size', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'size', status: 'implemented', description: 'Buffer size for reading the client request body.' },
   { name: 'client_body_timeout', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'msec', status: 'implemented', description: 'Timeout between two reads of the client request body.' },
@@ -193,8 +193,8 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   { name: 'auth_basic', module: 'ngx_http_auth_basic_module', contexts: ['http', 'server', 'location', 'lmt'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Enables HTTP Basic authentication with the given realm.' },
   { name: 'auth_basic_user_file', module: 'ngx_http_auth_basic_module', contexts: ['http', 'server', 'location', 'lmt'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Password file for HTTP Basic authentication.' },
   // ngx_http_access_module
-  { name: 'allow', module: 'ngx_http_access_module', contexts: ['http', 'server', 'location', 'lmt'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Allows access from an address or network.' },
-  { name: 'deny', module: 'ngx_http_access_module', contexts: ['http', 'server', 'location', 'lmt'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Denies access from an address or network.' },
+  { name: 'allow', module: 'ngx_http_access_module', contexts: ['http', 'server', 'location', 'lmt'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Allows access from an address or network.' },
+  { name: 'deny', module: 'ngx_http_access_module', contexts: ['http', 'server', 'location', 'lmt'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Denies access from an address or network.' },
   // ngx_http_limit_conn_module
   { name: 'limit_conn_zone', module: 'ngx_http_limit_conn_module', contexts: ['http'], args: 'TAKE2', slot: 'custom', status: 'unimplemented', description: 'Declares a shared memory zone for connection limiting.' },
   { name: 'limit_conn', module: 'ngx_http_limit_conn_module', contexts: ['http', 'server', 'location'], args: 'TAKE2', slot: 'custom', status: 'unimplemented', guardsAccess: true, description: 'Limits concurrent connections per key in a zone.' },

@@ -12,6 +12,7 @@ import {
 import { expand } from './expand.js';
 import { Level } from './level.js';
 import { COMBINED, compileLogFormat } from './log-format.js';
+import { compileAccess } from './access.js';
 import { compileMap } from './map.js';
 import { compileProxy, type ProxyCompileContext } from './proxy.js';
 import { compileRegex } from './regex.js';
@@ -141,6 +142,7 @@ class Compiler {
       autoRedirect: false,
       internal: !!level.own('internal'),
       rewrites: [],
+      access: [],
       root: this.prefixed(root),
       rootHasVars: root.includes('$'),
       index: a('index') ?? ['index.html'],
@@ -171,6 +173,15 @@ class Compiler {
     // an `if` block serves files from its location's alias
     const alias = level.own('alias') ?? (modifier === 'if' ? level.parent?.own('alias') : undefined);
     if (alias) conf.alias = this.vars.script(this.prefixed(alias[0].args[0].value));
+    const rules = level.nearestGroup(['allow', 'deny']);
+    conf.access = compileAccess([...(rules.get('allow') ?? []), ...(rules.get('deny') ?? [])].sort((x, y) => x.line - y.line || x.column - y.column));
+    const le = level.own('limit_except');
+    if (le) {
+      const methods = new Set(le[0].args.map((x) => x.value));
+      if (methods.has('GET')) methods.add('HEAD');
+      const inner = this.expand(le[0].block ?? []).filter((d) => d.name === 'allow' || d.name === 'deny');
+      conf.limitExcept = { methods, access: compileAccess(inner) };
+    }
     const tf = level.own('try_files');
     if (tf) {
       const a = tf[0].args.map((x) => x.value);

@@ -110,6 +110,15 @@ export interface AccessLogTarget {
   condition?: Script;
 }
 
+export interface AccessRule {
+  allow: boolean;
+  kind: 'all' | 'unix' | 'v4' | 'v6';
+  addr?: number;
+  mask?: number;
+  addr6?: bigint;
+  mask6?: bigint;
+}
+
 export interface LocationConf {
   name: string;
   modifier: '=' | '^~' | '' | '~' | '~*' | '@' | 'if' | 'server';
@@ -119,6 +128,10 @@ export interface LocationConf {
   autoRedirect: boolean;
   internal: boolean;
   rewrites: RewriteOp[];
+  /** allow/deny rules in force (the nearest level's). */
+  access: AccessRule[];
+  /** limit_except: methods allowed freely; the others must pass the block's rules. */
+  limitExcept?: { methods: Set<string>; access: AccessRule[] };
   proxy?: ProxyConf;
   root: string;
   rootHasVars: boolean;

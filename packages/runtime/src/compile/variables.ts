@@ -119,7 +119,10 @@ const BUILTINS: Record<string, Getter> = {
   content_length: (r) => r.header('content-length'),
   request_length: (r) => String(r.requestLength),
   request_time: (r) => elapsed(r),
-  status: (r) => (r.status ? String(r.status).padStart(3, '0') : '000'),
+  status: (r) => {
+    const s = r.errStatus || r.status;
+    return s ? String(s).padStart(3, '0') : '000';
+  },
   body_bytes_sent: (r) => String(r.bodyBytesSent),
   bytes_sent: (r) => String(r.bytesSent),
   upstream_addr: (r) => r.upstreamAddr?.join(', '),

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { accessAllowed } from '../compile/access.js';
 import type { RewriteOp, RuntimeConfig, SocketConf } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
 import { Found, findLocation } from './locate.js';
@@ -144,8 +145,20 @@ function tryFiles(r: Req): boolean {
   return false;
 }
 
+/** The access phase: limit_except for other methods, then allow/deny. */
+function accessDenied(r: Req): boolean {
+  const loc = r.loc;
+  const le = loc.limitExcept;
+  const rules = le && !le.methods.has(r.method) ? le.access : loc.access;
+  if (rules.length === 0 || accessAllowed(rules, r.conn.remoteAddr)) return false;
+  logError('error', 'access forbidden by rule', r);
+  finalize(r, 403);
+  return true;
+}
+
 function content(r: Req, afterBreak: boolean): void {
   const loc = r.loc;
+  if (accessDenied(r)) return;
   if (loc.tryFiles && !r.triedFiles) {
     r.triedFiles = true;
     if (!tryFiles(r)) return;
@@ -224,6 +237,8 @@ function doReturn(r: Req, op: Extract<RewriteOp, { op: 'return' }>): void {
     return;
   }
   if (op.url) return sendSpecial(r, op.code, op.url(r));
+  // ngx_http_send_response sets the status before evaluating the text ($status)
+  r.status = op.code;
   if (op.text || op.code < 300) {
     // below 300 without text nginx still sends an empty body with its headers
     const body = Buffer.from(op.text ? op.text(r) : '', 'latin1');

@@ -190,6 +190,7 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
     let abort: ((e?: Error) => void) | undefined;
     let responded = false;
     let resumeUpstream: (() => void) | undefined;
+    let intercepted = false;
     // bytes still expected; -1: the body ends when the upstream closes (no backpressure then)
     let remaining = -1;
     let finished = false;
@@ -221,6 +222,7 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
         r.upstreamHeaders = flat;
         if (conf.interceptErrors && statusCode >= 300 && r.loc.errorPages.has(statusCode)) {
           done(false);
+          intercepted = true;
           abort?.(new Error('intercepted'));
           finalize(r, statusCode);
           return false;
@@ -263,6 +265,7 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
         if (!r.res.writableEnded) r.res.end();
       },
       onError(err: Error) {
+        if (intercepted) return;
         const timeout =
           err instanceof undiciErrors.ConnectTimeoutError ||
           err instanceof undiciErrors.HeadersTimeoutError ||

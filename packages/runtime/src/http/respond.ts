@@ -56,6 +56,11 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   const res = r.res;
   const loc = r.loc;
   if (r.errStatus && head.status === 200) head.status = r.errStatus;
+  if (head.status !== 200 && head.status !== 206 && head.status !== 304) {
+    // the header filter drops Last-Modified and the range filter Accept-Ranges on other statuses
+    head.lastModified = undefined;
+    head.acceptRanges = false;
+  }
   if (head.status === 204) {
     // nginx's header filter: a 204 has no body, type, length or Last-Modified
     head.contentType = undefined;
