@@ -581,10 +581,10 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   { name: 'ssi_types', module: 'ngx_http_ssi_filter_module', contexts: ['http', 'server', 'location'], args: '1MORE', slot: 'custom', status: 'unimplemented', description: 'MIME types processed by SSI besides text/html.' },
   { name: 'ssi_last_modified', module: 'ngx_http_ssi_filter_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'unimplemented', description: 'Keeps Last-Modified during SSI processing.' },
   // ngx_http_charset_filter_module
-  { name: 'charset', module: 'ngx_http_charset_filter_module', contexts: ['http', 'server', 'location', 'lif'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', description: 'Adds the charset to Content-Type and converts if needed.' },
+  { name: 'charset', module: 'ngx_http_charset_filter_module', contexts: ['http', 'server', 'location', 'lif'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Adds the charset to Content-Type and converts if needed.' },
   { name: 'source_charset', module: 'ngx_http_charset_filter_module', contexts: ['http', 'server', 'location', 'lif'], args: 'TAKE1', slot: 'custom', status: 'unimplemented', description: 'Source charset of a response.' },
   { name: 'override_charset', module: 'ngx_http_charset_filter_module', contexts: ['http', 'server', 'location', 'lif'], args: 'FLAG', slot: 'flag', status: 'unimplemented', description: 'Converts proxied responses that declare a charset.' },
-  { name: 'charset_types', module: 'ngx_http_charset_filter_module', contexts: ['http', 'server', 'location'], args: '1MORE', slot: 'custom', status: 'unimplemented', description: 'MIME types processed by the charset module.' },
+  { name: 'charset_types', module: 'ngx_http_charset_filter_module', contexts: ['http', 'server', 'location'], args: '1MORE', slot: 'custom', status: 'implemented', description: 'MIME types processed by the charset module.' },
   { name: 'charset_map', module: 'ngx_http_charset_filter_module', contexts: ['http'], args: 'TAKE2', block: 'raw', slot: 'custom', status: 'unimplemented', description: 'Block with a conversion table between two charsets.' },
   // ngx_http_sub_filter_module
   { name: 'sub_filter', module: 'ngx_http_sub_filter_module', contexts: ['http', 'server', 'location'], args: 'TAKE2', slot: 'custom', status: 'unimplemented', description: 'Replaces one string in responses with another.' },

@@ -147,6 +147,10 @@ class Compiler {
       rootHasVars: root.includes('$'),
       index: a('index') ?? ['index.html'],
       defaultType: a('default_type')?.[0] ?? 'text/plain',
+      charset: a('charset')?.[0] === 'off' ? undefined : a('charset')?.[0],
+      charsetTypes: new Set(
+        a('charset_types') ?? ['text/html', 'text/xml', 'text/plain', 'text/vnd.wap.wml', 'application/javascript', 'application/rss+xml'],
+      ),
       types: this.types(level),
       addHeaders: (level.nearest('add_header') ?? []).map((d) => ({
         name: d.args[0].value,
@@ -187,7 +191,11 @@ class Compiler {
       const a = tf[0].args.map((x) => x.value);
       const last = a[a.length - 1];
       conf.tryFiles = {
-        candidates: a.slice(0, -1).map((x) => this.vars.script(x)),
+        // a trailing "/" makes a directory test of the name without it (ngx_http_try_files)
+        candidates: a.slice(0, -1).map((x) => ({
+          value: this.vars.script(x.endsWith('/') ? x.slice(0, -1) : x),
+          dir: x.endsWith('/'),
+        })),
         fallback: this.vars.script(last),
         code: /^=\d+$/.test(last) ? Number(last.slice(1)) : undefined,
       };

@@ -137,9 +137,12 @@ export interface LocationConf {
   rootHasVars: boolean;
   alias?: Script;
   /** try_files: the candidates, then the fallback URI or "=code". */
-  tryFiles?: { candidates: Script[]; fallback: Script; code?: number };
+  tryFiles?: { candidates: { value: Script; dir: boolean }[]; fallback: Script; code?: number };
   index: string[];
   defaultType: string;
+  /** charset: appended to Content-Type for charset_types. */
+  charset?: string;
+  charsetTypes: Set<string>;
   types: Map<string, string>;
   addHeaders: AddHeader[];
   expires?: { kind: 'off' | 'epoch' | 'max' | 'time' | 'modified' | 'daily'; seconds: number };

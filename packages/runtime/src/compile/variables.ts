@@ -206,8 +206,16 @@ export class Variables {
       };
     }
     if (name.startsWith('http_')) {
-      const h = headerName(name.slice(5));
-      return (r) => r.header(h);
+      // nginx compares header names lowercased with "-" read as "_" (so X_Under and X-Under both match)
+      const want = name.slice(5);
+      return (r) => {
+        const raw = r.msg.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) {
+          const k = raw[i];
+          if (k.length === want.length && k.toLowerCase().replace(/-/g, '_') === want) return raw[i + 1];
+        }
+        return undefined;
+      };
     }
     if (name.startsWith('arg_')) {
       const a = name.slice(4);

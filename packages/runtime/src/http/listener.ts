@@ -2,11 +2,13 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { RuntimeConfig, SocketConf } from '../compile/types.js';
-import { writeAccessLogs } from '../log/access-log.js';
+import { logRequest } from '../log/request-log.js';
 import { logError } from '../log/error-log.js';
-import { defaultErrorBody, httpDate } from './error-pages.js';
-import { handleRequest } from './phases.js';
+import { defaultErrorBody, httpDate, REASONS, wireStatus } from './error-pages.js';
+import { finalize, handleRequest } from './phases.js';
+import { HeadFilter, limitsOf, type RequestHead } from './request-line.js';
 import { Req, type ConnInfo } from './request.js';
+import { selectServer } from './select.js';
 import { bindPlan, socketFor } from './sockets.js';
 
 let nextConnection = 1;
@@ -18,17 +20,129 @@ export class TableRef {
 
 interface ConnState extends ConnInfo {
   socket: Socket;
+  filter: HeadFilter;
+  /** Responses go out without status line and headers (HTTP/0.9). */
+  bodyOnly?: boolean;
 }
 
-/** nginx's answer to a request Node's parser rejects (bad request line, header too large, ...). */
-function rawError(socket: Socket, code: number): void {
-  const wire = code === 494 ? 400 : code;
+type NxSocket = Socket & { nx?: ConnState; _handle?: { _consumed?: boolean } | null; _httpMessage?: { _headerSent?: boolean } | null };
+
+/** nginx's answer when llhttp rejects what the head filter let through (a malformed chunked body). */
+function rawError(socket: NxSocket, code: number): void {
+  if (socket._httpMessage?._headerSent) {
+    socket.destroy();
+    return;
+  }
+  const wire = wireStatus(code);
   const body = defaultErrorBody(code, 'on') ?? '';
-  const reason = { 400: 'Bad Request', 414: 'Request-URI Too Large', 413: 'Request Entity Too Large' }[wire] ?? 'Bad Request';
   const head =
-    `HTTP/1.1 ${wire} ${reason}\r\nServer: nginx/1.22.1\r\nDate: ${httpDate()}\r\nContent-Type: text/html\r\n` +
+    `HTTP/1.1 ${wire} ${REASONS[wire] ?? ''}\r\nServer: nginx/1.22.1\r\nDate: ${httpDate()}\r\nContent-Type: text/html\r\n` +
     `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
   if (socket.writable) socket.end(head + body, 'latin1');
+}
+
+/** lingering_timeout's default. */
+const LINGERING_TIMEOUT = 5000;
+
+/** A Req stand-in for server selection while the head is read (regex captures land nowhere). */
+const SELECT_ONLY = { captures: null, namedCaptures: null } as unknown as Req;
+
+/**
+ * Puts the nginx head parser in front of llhttp: every byte the socket reads goes through the
+ * connection's HeadFilter, and llhttp parses what it forwards (see request-line.ts).
+ */
+function interpose(socket: NxSocket, c: ConnState, headerTimeout: () => number): void {
+  // Node would otherwise hand the socket's reads straight to llhttp (parser.consume)
+  if (socket._handle) socket._handle._consumed = true;
+  const push = socket.push.bind(socket);
+  socket.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (chunk === null || chunk === undefined || !Buffer.isBuffer(chunk)) return push(chunk, encoding);
+    const out = c.filter.feed(chunk);
+    armHeaderTimer();
+    return out.length ? push(out) : true;
+  };
+  // client_header_timeout: a head must be complete this long after it started
+  let timer: NodeJS.Timeout | undefined;
+  const armHeaderTimer = (): void => {
+    const waiting = !c.filter.discarding && (c.filter.partial || c.filter.heads === 0);
+    if (!waiting) {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      return;
+    }
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (socket.destroyed) return;
+      logError('info', `client timed out (110: Connection timed out) while ${c.requests ? 'reading client request headers' : 'waiting for request'}, client: ${c.remoteAddr}, server: ${socket.localAddress?.replace(/^::ffff:/, '') ?? ''}:${c.serverPort}`);
+      socket.destroy();
+    }, headerTimeout());
+    timer.unref();
+  };
+  // A response that closes the connection before the request body was read: nginx goes on
+  // reading and dropping the body (lingering_timeout 5s between reads), then closes.
+  const destroySoon = socket.destroySoon.bind(socket);
+  let linger: NodeJS.Timeout | undefined;
+  socket.destroySoon = (): void => {
+    if (!c.filter.inBody || socket.destroyed) return destroySoon();
+    const close = (): void => {
+      if (linger) clearTimeout(linger);
+      linger = undefined;
+      c.filter.onBodyEnd = undefined;
+      destroySoon();
+    };
+    c.filter.onBodyEnd = close;
+    linger = setTimeout(close, LINGERING_TIMEOUT);
+    socket.on('data', () => linger?.refresh());
+  };
+  socket.once('close', () => {
+    if (linger) clearTimeout(linger);
+    if (timer) clearTimeout(timer);
+  });
+  armHeaderTimer();
+}
+
+/** HTTP/0.9: what Node writes loses everything up to the end of its response head. */
+function stripResponseHead(socket: NxSocket): void {
+  const c = socket.nx!;
+  if (c.bodyOnly) return;
+  c.bodyOnly = true;
+  const write = socket.write;
+  let matched = 0;
+  let done = false;
+  socket.write = function (this: Socket, data: unknown, enc?: unknown, cb?: unknown): boolean {
+    if (typeof enc === 'function') {
+      cb = enc;
+      enc = undefined;
+    }
+    if (done) return (write as (...a: unknown[]) => boolean).call(this, data, enc, cb);
+    const buf = typeof data === 'string' ? Buffer.from(data, (enc as BufferEncoding | undefined) ?? 'utf8') : Buffer.from(data as Uint8Array);
+    let i = 0;
+    while (i < buf.length && !done) {
+      const want = matched % 2 === 0 ? 13 : 10;
+      if (buf[i] === want) matched++;
+      else matched = buf[i] === 13 ? 1 : 0;
+      if (matched === 4) done = true;
+      i++;
+    }
+    return (write as (...a: unknown[]) => boolean).call(this, buf.subarray(i), cb);
+  } as typeof socket.write;
+}
+
+/** Gives the IncomingMessage what nginx read (llhttp saw only a canonical head). */
+function applyHead(msg: http.IncomingMessage, h: RequestHead): void {
+  msg.method = h.method || 'GET';
+  let target = h.target;
+  // nginx takes any scheme in an absolute URI; routing reads it as http
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(target);
+  if (scheme && !/^https?:\/\/$/i.test(scheme[0])) target = 'http' + target.slice(scheme[0].length - 3);
+  msg.url = target;
+  msg.httpVersionMajor = h.major;
+  // HTTP/0.9 answers are never chunked nor kept alive: 1.0 rules
+  msg.httpVersionMinor = h.http09 ? 0 : h.minor;
+  msg.httpVersion = h.http09 ? '0.9' : h.version || `${h.major}.${h.minor}`;
+  msg.rawHeaders = h.headers;
+  (msg as http.IncomingMessage & { requestLine?: string }).requestLine = h.requestLine;
 }
 
 /** One listening socket: every server{} block that listens on it shares it. */
@@ -44,7 +158,7 @@ export function createListener(ref: TableRef, key: string): http.Server {
     noDelay: true,
     joinDuplicateHeaders: false,
   });
-  server.on('connection', (socket: Socket) => {
+  server.prependListener('connection', (socket: NxSocket) => {
     const c: ConnState = {
       id: nextConnection++,
       requests: 0,
@@ -53,17 +167,33 @@ export function createListener(ref: TableRef, key: string): http.Server {
       serverAddr: socket.localAddress?.replace(/^::ffff:/, '') ?? '',
       serverPort: socket.localPort ?? 0,
       socket,
+      filter: undefined as unknown as HeadFilter,
     };
-    (socket as Socket & { nx?: ConnState }).nx = c;
+    // the listen socket's default server gives the limits until Host picks a server
+    const conf = () => socketFor(ref.current, key, c.serverAddr, c.serverPort);
+    c.filter = new HeadFilter(
+      () => limitsOf((conf() ?? ref.current.sockets[0]).defaultServer),
+      (host) => {
+        const sock = conf() ?? ref.current.sockets[0];
+        return limitsOf(selectServer(sock, host, SELECT_ONLY));
+      },
+    );
+    socket.nx = c;
+    interpose(socket, c, () => (conf() ?? ref.current.sockets[0]).defaultServer.clientHeaderTimeout);
   });
   server.on('request', (msg: http.IncomingMessage, res: http.ServerResponse) => {
-    const socket = msg.socket as Socket & { nx?: ConnState };
+    const socket = msg.socket as NxSocket;
     const conn = socket.nx!;
     conn.requests++;
     const table = ref.current;
     const sock = socketFor(table, key, conn.serverAddr, conn.serverPort);
+    const head = conn.filter.queue.shift();
+    if (head) {
+      applyHead(msg, head);
+      if (head.http09) stripResponseHead(socket);
+    }
     const r = new Req(msg, res, conn);
-    r.requestLength = estimateRequestLength(msg);
+    r.requestLength = head ? head.length : estimateRequestLength(msg);
     res.on('finish', () => finish(r));
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -75,11 +205,23 @@ export function createListener(ref: TableRef, key: string): http.Server {
       res.destroy();
       return;
     }
-    if (msg.url && msg.url.length > 8192) {
-      r.server = sock.defaultServer;
+    if (head && (head.status || head.ignored.length)) {
+      r.server = head.host !== undefined ? selectServer(sock, head.host, r) : sock.defaultServer;
       r.loc = r.server.conf;
-      logError('info', 'client sent too long URI while reading client request line', r);
-      rawError(socket, 414);
+      for (const line of head.ignored) logError('info', `client sent invalid header line: "${line}" while reading client request headers`, r);
+    }
+    if (head?.status) {
+      // errors met while reading the head: the connection is not kept alive whatever the status
+      r.loc = { ...r.server.conf, keepaliveTimeout: 0 };
+      const action = head.action === 'line' ? (head.pipelined ? 'pipelined request line' : 'request line') : 'request headers';
+      logError('info', `${head.log} while reading client ${action}`, r);
+      try {
+        finalize(r, head.status);
+      } catch (e) {
+        logError('alert', `nxproxy internal error: ${(e as Error).stack ?? String(e)}`, r);
+        if (!res.headersSent) rawError(socket, 500);
+        else res.destroy();
+      }
       return;
     }
     try {
@@ -90,14 +232,14 @@ export function createListener(ref: TableRef, key: string): http.Server {
       else res.destroy();
     }
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: NxSocket) => {
     const code = (err as { code?: string }).code;
     if (code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
     }
-    if (code === 'HPE_HEADER_OVERFLOW') return rawError(socket, 494);
     if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return socket.destroy();
+    // the head filter hands llhttp well-formed heads: what is left is a broken chunked body
     rawError(socket, 400);
   });
   return server;
@@ -115,12 +257,7 @@ function estimateRequestLength(msg: http.IncomingMessage): number {
   return n + 2;
 }
 
-function finish(r: Req): void {
-  if ((r as Req & { logged?: boolean }).logged) return;
-  (r as Req & { logged?: boolean }).logged = true;
-  r.bytesSent = r.bodyBytesSent + (r.sentHeaders ? r.sentHeaders.reduce((a, s) => a + s.length + 2, 17) : 0);
-  writeAccessLogs(r);
-}
+const finish = logRequest;
 
 /** Binds every socket of the table; resolves once all listen. */
 export async function listenAll(ref: TableRef): Promise<Map<string, http.Server>> {

@@ -100,14 +100,12 @@ function tryFiles(r: Req): boolean {
   const tf = r.loc.tryFiles!;
   const loc = r.loc;
   for (const c of tf.candidates) {
-    const value = c(r);
-    const dir = value.endsWith('/');
+    const value = c.value(r);
     const path = loc.alias !== undefined ? aliasPath(r, value) : loc.root + value;
     try {
-      const st = fs.statSync(dir ? path.slice(0, -1) || '/' : path);
-      if (dir ? st.isDirectory() : !st.isDirectory()) {
-        // a directory match leaves the URI without its slash: the static module then redirects
-        r.uri = dir && value.length > 1 ? value.slice(0, -1) : value;
+      const st = fs.statSync(path);
+      if (c.dir ? st.isDirectory() : !st.isDirectory()) {
+        r.uri = value;
         return true;
       }
     } catch {

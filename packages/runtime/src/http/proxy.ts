@@ -6,6 +6,7 @@ import type { PeerState } from '../upstream/balancer.js';
 import { dropHead, groupState, poolFor, registerHead } from '../upstream/pools.js';
 import { implicitUpstream } from '../compile/upstreams.js';
 import { finalize } from './phases.js';
+import { logRequest } from '../log/request-log.js';
 import type { Req } from './request.js';
 import { writeHead, type Head } from './respond.js';
 import { escapeUri } from './uri.js';
@@ -170,6 +171,15 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
     conf.httpVersion === '1.1' &&
     !conf.headers.some((h) => h.lname === 'connection' && h.value(r) !== '');
 
+  /** ngx_http_upstream_next: may this failure move on to another peer? */
+  const mayRetry = (kind: string, sent: boolean): boolean =>
+    conf.nextUpstream.has(kind) &&
+    attempts < maxTries &&
+    tried.size < state.primary.length + state.backup.length &&
+    body !== 'stream' &&
+    (!conf.nextUpstreamTimeout || Date.now() - started < conf.nextUpstreamTimeout) &&
+    (!sent || (method !== 'POST' && method !== 'LOCK' && method !== 'PATCH') || conf.nextUpstream.has('non_idempotent'));
+
   const attempt = (): void => {
     const peer = state.pick(tried);
     if (!peer) {
@@ -220,6 +230,15 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
         const flat: string[] = new Array(raw.length);
         for (let i = 0; i < raw.length; i++) flat[i] = raw[i].toString('latin1');
         r.upstreamHeaders = flat;
+        const kind = `http_${statusCode}`;
+        if (statusCode >= 400 && mayRetry(kind, true)) {
+          // 403 and 404 move on without counting as a failure of the peer
+          done(kind !== 'http_403' && kind !== 'http_404');
+          intercepted = true;
+          abort?.(new Error('next upstream'));
+          attempt();
+          return false;
+        }
         if (conf.interceptErrors && statusCode >= 300 && r.loc.errorPages.has(statusCode)) {
           done(false);
           intercepted = true;
@@ -262,7 +281,10 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
       },
       onComplete() {
         done(false);
-        if (!r.res.writableEnded) r.res.end();
+        if (!r.res.writableEnded) {
+          logRequest(r);
+          r.res.end();
+        }
       },
       onError(err: Error) {
         if (intercepted) return;
@@ -287,14 +309,7 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
         (r.upstreamAddr ??= []).push(peer.peer.name);
         (r.upstreamStatus ??= []).push(timeout ? '504' : '502');
         (r.upstreamTime ??= []).push(((Date.now() - t0) / 1000).toFixed(3));
-        const kind = timeout ? 'timeout' : 'error';
-        const canRetry =
-          conf.nextUpstream.has(kind) &&
-          attempts < maxTries &&
-          body !== 'stream' &&
-          (!conf.nextUpstreamTimeout || Date.now() - started < conf.nextUpstreamTimeout) &&
-          (connecting || (r.method !== 'POST' && r.method !== 'LOCK' && r.method !== 'PATCH') || conf.nextUpstream.has('non_idempotent'));
-        if (canRetry) return attempt();
+        if (mayRetry(timeout ? 'timeout' : 'error', !connecting)) return attempt();
         finalize(r, timeout ? 504 : 502);
       },
     } as unknown as Dispatcher.DispatchHandler;

@@ -74,7 +74,8 @@ export class Req {
   }
 
   get protocol(): string {
-    return `HTTP/${this.msg.httpVersion}`;
+    // HTTP/0.9 request lines carry no protocol ($server_protocol is empty)
+    return this.msg.httpVersion === '0.9' ? '' : `HTTP/${this.msg.httpVersion}`;
   }
 
   /** First request header with this lowercase name (nginx 1.22: first occurrence). */

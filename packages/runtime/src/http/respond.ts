@@ -1,6 +1,7 @@
 import type { LocationConf } from '../compile/types.js';
 import { defaultErrorBody, formatHttpDate, httpDate, REASONS, wireStatus } from './error-pages.js';
 import type { Req } from './request.js';
+import { logRequest } from '../log/request-log.js';
 
 /** Statuses that get add_header (without "always") and expires (ngx_http_headers_filter). */
 const HEADERS_FILTER_CODES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
@@ -61,8 +62,8 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
     head.lastModified = undefined;
     head.acceptRanges = false;
   }
-  if (head.status === 204) {
-    // nginx's header filter: a 204 has no body, type, length or Last-Modified
+  if (head.status === 204 && !head.headers) {
+    // a 204 nginx generates itself has no type, length or Last-Modified (a proxied one keeps its type)
     head.contentType = undefined;
     head.contentLength = undefined;
     head.lastModified = undefined;
@@ -75,7 +76,17 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   if (!passed || !hasHeader(passed, 'server')) h.push('Server', loc?.serverTokens === 'off' ? 'nginx' : 'nginx/1.22.1');
   if (!passed || !hasHeader(passed, 'date')) h.push('Date', httpDate());
   if (head.contentType) h.push('Content-Type', head.contentType);
-  const chunked = head.contentLength === undefined && hasBody && r.msg.httpVersionMinor >= 1 && !r.headerOnly && status !== 304 && status !== 204;
+  const chunked =
+    head.contentLength === undefined &&
+    hasBody &&
+    r.msg.httpVersionMinor >= 1 &&
+    !r.headerOnly &&
+    status !== 304 &&
+    status !== 204 &&
+    loc?.chunkedTransferEncoding !== false;
+  if (head.contentType && loc?.charset && !/;\s*charset=/i.test(head.contentType) && loc.charsetTypes.has(head.contentType.split(';')[0].trim().toLowerCase())) {
+    head.contentType += `; charset=${loc.charset}`;
+  }
   if (head.contentLength !== undefined) h.push('Content-Length', String(head.contentLength));
   if (head.lastModified) h.push('Last-Modified', head.lastModified);
   let location = head.location;
@@ -83,7 +94,8 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
     h.push('Location', absoluteLocation(r, location));
     location = undefined;
   }
-  if (chunked && loc?.chunkedTransferEncoding !== false) h.push('Transfer-Encoding', 'chunked');
+  if (chunked) h.push('Transfer-Encoding', 'chunked');
+  res.useChunkedEncodingByDefault = chunked;
   let keep = wantsKeepAlive(r, loc);
   if (head.special && CLOSE_AFTER.has(head.status)) keep = false;
   // without a length or chunking, the body ends when the connection closes
@@ -132,12 +144,10 @@ function addExpires(h: string[], e: NonNullable<LocationConf['expires']>): void 
 export function sendBody(r: Req, head: Head, body: Buffer | null): void {
   if (body) head.contentLength = body.length;
   writeHead(r, head, !!body && body.length > 0);
-  if (body && body.length > 0 && !r.headerOnly) {
-    r.bodyBytesSent = body.length;
-    r.res.end(body);
-  } else {
-    r.res.end();
-  }
+  if (body && body.length > 0 && !r.headerOnly) r.bodyBytesSent = body.length;
+  logRequest(r);
+  if (body && body.length > 0 && !r.headerOnly) r.res.end(body);
+  else r.res.end();
 }
 
 /** ngx_http_set_content_type: by the URI's extension (case-insensitive), else default_type. */

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { logError } from '../log/error-log.js';
 import { finalize } from './phases.js';
 import type { Req } from './request.js';
+import { logRequest } from '../log/request-log.js';
 import { defaultErrorBody, formatHttpDate } from './error-pages.js';
 import { sendSpecial, writeHead } from './respond.js';
 
@@ -111,6 +112,7 @@ function sendFile(r: Req, file: string): void {
   }
   const stream = fs.createReadStream(file, { start, end });
   stream.on('data', (c) => (r.bodyBytesSent += c.length));
+  stream.on('end', () => logRequest(r));
   stream.on('error', () => r.res.destroy());
   stream.pipe(r.res);
 }

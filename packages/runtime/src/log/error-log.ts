@@ -42,7 +42,9 @@ export function logError(level: string, message: string, r?: Req, upstream?: str
   line += message;
   if (r) {
     line += `, client: ${r.conn.remoteAddr}, server: ${r.server?.name ?? ''}`;
-    line += `, request: "${r.msg.method} ${r.msg.url} HTTP/${r.msg.httpVersion}"`;
+    // nginx's r->request_line as sent (set by the listener); none for an empty one
+    const request = (r.msg as { requestLine?: string }).requestLine ?? `${r.msg.method} ${r.msg.url} HTTP/${r.msg.httpVersion}`;
+    if (request) line += `, request: "${request}"`;
     if (upstream) line += `, upstream: "${upstream}"`;
     const host = r.header('host');
     if (host !== undefined) line += `, host: "${host}"`;
