@@ -186,6 +186,13 @@ class Compiler {
       const inner = this.expand(le[0].block ?? []).filter((d) => d.name === 'allow' || d.name === 'deny');
       conf.limitExcept = { methods, access: compileAccess(inner) };
     }
+    if (f('autoindex', false)) {
+      conf.autoindex = {
+        format: (a('autoindex_format')?.[0] ?? 'html') as 'html' | 'json' | 'xml' | 'jsonp',
+        exactSize: f('autoindex_exact_size', true),
+        localtime: f('autoindex_localtime', false),
+      };
+    }
     const tf = level.own('try_files');
     if (tf) {
       const a = tf[0].args.map((x) => x.value);

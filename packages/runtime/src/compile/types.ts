@@ -139,6 +139,8 @@ export interface LocationConf {
   /** try_files: the candidates, then the fallback URI or "=code". */
   tryFiles?: { candidates: { value: Script; dir: boolean }[]; fallback: Script; code?: number };
   index: string[];
+  /** autoindex on: directory listings (format html|json|xml|jsonp). */
+  autoindex?: { format: 'html' | 'json' | 'xml' | 'jsonp'; exactSize: boolean; localtime: boolean };
   defaultType: string;
   /** charset: appended to Content-Type for charset_types. */
   charset?: string;

@@ -75,6 +75,9 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   const passed = head.headers;
   if (!passed || !hasHeader(passed, 'server')) h.push('Server', loc?.serverTokens === 'off' ? 'nginx' : 'nginx/1.22.1');
   if (!passed || !hasHeader(passed, 'date')) h.push('Date', httpDate());
+  if (head.contentType && loc?.charset && !/;\s*charset=/i.test(head.contentType) && loc.charsetTypes.has(head.contentType.split(';')[0].trim().toLowerCase())) {
+    head.contentType += `; charset=${loc.charset}`;
+  }
   if (head.contentType) h.push('Content-Type', head.contentType);
   const chunked =
     head.contentLength === undefined &&
@@ -84,9 +87,6 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
     status !== 304 &&
     status !== 204 &&
     loc?.chunkedTransferEncoding !== false;
-  if (head.contentType && loc?.charset && !/;\s*charset=/i.test(head.contentType) && loc.charsetTypes.has(head.contentType.split(';')[0].trim().toLowerCase())) {
-    head.contentType += `; charset=${loc.charset}`;
-  }
   if (head.contentLength !== undefined) h.push('Content-Length', String(head.contentLength));
   if (head.lastModified) h.push('Last-Modified', head.lastModified);
   let location = head.location;
@@ -115,7 +115,16 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   if (head.acceptRanges) h.push('Accept-Ranges', 'bytes');
   r.sentHeaders = h;
   const reason = head.reason ?? REASONS[status] ?? '';
-  if (!keep) res.shouldKeepAlive = false;
+  if (!keep && head.special && !r.msg.complete) {
+    // lingering close: nginx answers, then keeps reading (and dropping) the unread body for up to
+    // lingering_timeout before it closes, so the client can read the answer
+    res.shouldKeepAlive = true;
+    r.msg.resume();
+    const socket = r.msg.socket;
+    const t = setTimeout(() => socket.destroy(), 5000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
+  } else if (!keep) res.shouldKeepAlive = false;
   res.writeHead(status, reason, h);
   return keep;
 }

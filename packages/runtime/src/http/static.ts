@@ -4,6 +4,7 @@ import { logError } from '../log/error-log.js';
 import { finalize } from './phases.js';
 import type { Req } from './request.js';
 import { logRequest } from '../log/request-log.js';
+import { serveAutoindex } from './autoindex.js';
 import { defaultErrorBody, formatHttpDate } from './error-pages.js';
 import { sendSpecial, writeHead } from './respond.js';
 
@@ -40,6 +41,7 @@ export function serveStatic(r: Req): void {
     }
     try {
       if (fs.statSync(file).isDirectory()) {
+        if (loc.autoindex) return serveAutoindex(r, file);
         logError('error', `directory index of "${file}" is forbidden`, r);
         return finalize(r, 403);
       }
