@@ -36,7 +36,7 @@ const SIGNALS: Record<string, NodeJS.Signals> = {
 
 /** Loads, checks (exactly as -t) and compiles; null when the configuration must not be served. */
 async function load(o: ServeOptions, log: StartupLog): Promise<{ table: RuntimeConfig; result: CheckResult } | null> {
-  const result = await checkConfig({ prefix: o.prefix, confFile: o.conf, globals: o.globals });
+  const result = await checkConfig({ prefix: o.prefix, confFile: o.conf, globals: o.globals, openPidFile: false });
   const texts = result.config?.texts ?? new Map<string, string>();
   for (const d of result.diagnostics) log.diagnostic(d, texts);
   if (!result.ok || !result.config) return null;
@@ -123,8 +123,6 @@ export async function serve(o: ServeOptions): Promise<number> {
     return 1;
   }
   const pidFile = loaded.table.pidFile;
-  fs.mkdirSync(path.dirname(pidFile), { recursive: true });
-  fs.writeFileSync(pidFile, `${process.pid}\n`);
   const sockets = new Set<import('node:net').Socket>();
   for (const s of servers.values()) s.on('connection', (c) => {
     sockets.add(c);
@@ -201,5 +199,14 @@ export async function serve(o: ServeOptions): Promise<number> {
     const el = errorLogOf(ref.current);
     openErrorLog(el.path, el.level);
   });
+  // the pid file appears only once every listener is bound and every signal handler is in place
+  try {
+    fs.writeFileSync(pidFile, `${process.pid}\n`);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`nxproxy: [emerg] open() "${pidFile}" failed (${Math.abs(err.errno ?? 2)}: ${err.code})\n`);
+    for (const s of servers.values()) s.close();
+    return 1;
+  }
   return new Promise<number>(() => undefined);
 }

@@ -25,6 +25,8 @@ export interface CheckOptions {
   resolve?: (host: string) => Promise<boolean | string[]>;
   /** Open log files as nginx -t does (default true). */
   openFiles?: boolean;
+  /** Create-or-open the pid file as `nginx -t` does (default true; a server writes it itself later). */
+  openPidFile?: boolean;
   /** getpwnam/getgrnam emulation; undefined = read /etc/passwd and /etc/group when root. */
   passwd?: () => { users: Set<string>; groups: Set<string> } | undefined;
 }
@@ -188,7 +190,7 @@ export async function checkConfig(opts: CheckOptions): Promise<CheckResult> {
   if (!run.stopped) {
     syntaxOkAfter = state.diagnostics.length;
     try {
-      postParse(walker, opts.openFiles ?? true);
+      postParse(walker, opts.openFiles ?? true, opts.openPidFile ?? true);
     } catch (e) {
       if (!(e instanceof Stop)) throw e;
     }
@@ -207,13 +209,13 @@ export async function checkConfig(opts: CheckOptions): Promise<CheckResult> {
 }
 
 /** After "syntax is ok": module init_conf (events) and opening files (ngx_init_cycle). */
-function postParse(w: Walker, openFiles: boolean): void {
+function postParse(w: Walker, openFiles: boolean, openPidFile: boolean): void {
   const st = w.state;
   if (!st.sawEvents) w.emit(diag('emerg', 'no-events', 'no "events" section in configuration'));
   if (!openFiles) return;
   // ngx_create_pidfile: in test mode the pid file is opened (created if need be), not written.
   // Only an explicit "pid" is checked: nxproxy's own default pid path is not nginx's.
-  if (st.pid) {
+  if (st.pid && openPidFile) {
     try {
       const fd = fs.openSync(st.pid, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
       fs.closeSync(fd);

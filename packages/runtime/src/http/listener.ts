@@ -23,6 +23,8 @@ interface ConnState extends ConnInfo {
   filter: HeadFilter;
   /** Responses go out without status line and headers (HTTP/0.9). */
   bodyOnly?: boolean;
+  /** The response to the latest request. */
+  lastResponse?: http.ServerResponse;
 }
 
 type NxSocket = Socket & { nx?: ConnState; _handle?: { _consumed?: boolean } | null; _httpMessage?: { _headerSent?: boolean } | null };
@@ -193,6 +195,8 @@ export function createListener(ref: TableRef, key: string): http.Server {
       if (head.http09) stripResponseHead(socket);
     }
     const r = new Req(msg, res, conn);
+    conn.lastResponse = res;
+    if (head?.http09) r.headerOnly = false;
     r.requestLength = head ? head.length : estimateRequestLength(msg);
     res.on('finish', () => finish(r));
     res.on('close', () => {
@@ -213,8 +217,11 @@ export function createListener(ref: TableRef, key: string): http.Server {
     if (head?.status) {
       // errors met while reading the head: the connection is not kept alive whatever the status
       r.loc = { ...r.server.conf, keepaliveTimeout: 0 };
-      const action = head.action === 'line' ? (head.pipelined ? 'pipelined request line' : 'request line') : 'request headers';
-      logError('info', `${head.log} while reading client ${action}`, r);
+      if (head.action === 'body') logError('error', head.log, r);
+      else {
+        const action = head.action === 'line' ? (head.pipelined ? 'pipelined request line' : 'request line') : 'request headers';
+        logError('info', `${head.log} while reading client ${action}`, r);
+      }
       try {
         finalize(r, head.status);
       } catch (e) {
@@ -238,8 +245,10 @@ export function createListener(ref: TableRef, key: string): http.Server {
       socket.destroy();
       return;
     }
-    if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return socket.destroy();
-    // the head filter hands llhttp well-formed heads: what is left is a broken chunked body
+    // the head filter hands llhttp well-formed heads: what is left is a body that broke off
+    // (client closed: nginx answers nothing) or a malformed chunked body (400 unless answered)
+    const last = socket.nx?.lastResponse;
+    if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'HPE_INVALID_EOF_STATE' || last?.headersSent) return socket.destroy();
     rawError(socket, 400);
   });
   return server;

@@ -47,8 +47,8 @@ export interface RequestHead {
   status: number;
   /** The error log message (without " while reading ..."). */
   log: string;
-  /** Where the error happened: "client request line" or "client request headers". */
-  action: 'line' | 'headers';
+  /** Where the error happened: client request line, headers, or (a chunked body that came with the head) body. */
+  action: 'line' | 'headers' | 'body';
   /** HTTP/0.9: the answer is the body alone. */
   http09: boolean;
   method: string;
@@ -862,6 +862,8 @@ export class HeadFilter {
   private lastNbusy = 0;
   private lastBufSize = 0;
   private pipelined = false;
+  /** The chunked body was found invalid. */
+  private broken = false;
 
   constructor(
     private readonly limits: () => HeadLimits,
@@ -933,7 +935,8 @@ export class HeadFilter {
       this.sim = { start: sim.start + base, end: sim.end + base, nbusy: sim.nbusy };
       off = parsed.end;
       if (h.status !== 0 || h.http09) {
-        out.push(Buffer.from(`${h.method === 'HEAD' ? 'HEAD' : 'GET'} / HTTP/1.0\r\n\r\n`, 'latin1'));
+        // HTTP/0.9 answers carry the body even for HEAD (no header filter, no header_only)
+        out.push(Buffer.from(`${h.method === 'HEAD' && !h.http09 ? 'HEAD' : 'GET'} / HTTP/1.0\r\n\r\n`, 'latin1'));
         this.mode = Mode.Discard;
         off = data.length;
         break;
@@ -953,6 +956,21 @@ export class HeadFilter {
         this.mode = Mode.Chunked;
         this.chunkState = CH.Start;
         this.chunkSize = 0n;
+        // nginx reads (or discards) the body before any answer: a broken chunk that came
+        // with the head turns the request into a 400
+        const body: Buffer[] = [];
+        const next = this.chunked(data, off, body);
+        if (this.broken) {
+          h.status = 400;
+          h.log = 'client sent invalid chunked body';
+          h.action = 'body';
+          h.close = true;
+          out[out.length - 1] = Buffer.from(`${h.method === 'HEAD' ? 'HEAD' : 'GET'} / HTTP/1.0\r\n\r\n`, 'latin1');
+          off = data.length;
+          break;
+        }
+        out.push(...body);
+        off = next;
       } else if (h.contentLength !== null && BigInt(h.contentLength) > 0n) {
         this.mode = Mode.Length;
         this.remaining = BigInt(h.contentLength);
@@ -1094,6 +1112,7 @@ export class HeadFilter {
   private chunkInvalid(out: Buffer[], n: number): number {
     out.push(Buffer.from('zz\r\n', 'latin1'));
     this.mode = Mode.Discard;
+    this.broken = true;
     const cb = this.onBodyEnd;
     this.onBodyEnd = undefined;
     if (cb) queueMicrotask(cb);
