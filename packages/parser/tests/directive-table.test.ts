@@ -10,7 +10,7 @@ const one = (name: string, module?: string): DirectiveSpec => {
 };
 
 /** What nxproxy's runtime serves; every name must be in the table with status 'implemented'. */
-const IMPLEMENTED = `alias try_files allow deny limit_except charset charset_types include user pid daemon master_process worker_processes error_log events
+const IMPLEMENTED = `autoindex autoindex_exact_size autoindex_format autoindex_localtime alias try_files allow deny limit_except charset charset_types include user pid daemon master_process worker_processes error_log events
   worker_connections http server listen server_name location root internal error_page
   recursive_error_pages merge_slashes absolute_redirect server_name_in_redirect port_in_redirect
   client_max_body_size client_body_buffer_size client_header_timeout client_body_timeout send_timeout

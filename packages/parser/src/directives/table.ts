@@ -173,10 +173,10 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   { name: 'min_delete_depth', module: 'ngx_http_dav_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'num', status: 'unimplemented', description: 'Minimum path depth for WebDAV DELETE.' },
   { name: 'dav_access', module: 'ngx_http_dav_module', contexts: ['http', 'server', 'location'], args: 'TAKE123', slot: 'access', status: 'unimplemented', description: 'Permissions of files and directories created by WebDAV.' },
   // ngx_http_autoindex_module
-  { name: 'autoindex', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'unimplemented', description: 'Enables directory listings.' },
-  { name: 'autoindex_format', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'enum', values: ['html', 'json', 'jsonp', 'xml'], status: 'unimplemented', description: 'Format of directory listings.' },
-  { name: 'autoindex_localtime', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'unimplemented', description: 'Shows local time instead of UTC in directory listings.' },
-  { name: 'autoindex_exact_size', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'unimplemented', description: 'Shows exact file sizes in HTML directory listings.' },
+  { name: 'autoindex', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'implemented', description: 'Enables directory listings.' },
+  { name: 'autoindex_format', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'enum', values: ['html', 'json', 'jsonp', 'xml'], status: 'implemented', description: 'Format of directory listings.' },
+  { name: 'autoindex_localtime', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'implemented', description: 'Shows local time instead of UTC in directory listings.' },
+  { name: 'autoindex_exact_size', module: 'ngx_http_autoindex_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'implemented', description: 'Shows exact file sizes in HTML directory listings.' },
   // ngx_http_index_module
   { name: 'index', module: 'ngx_http_index_module', contexts: ['http', 'server', 'location'], args: '1MORE', slot: 'custom', status: 'unimplemented', description: 'Files tried as the index of a directory.' },
   // ngx_http_random_index_module

@@ -181,7 +181,7 @@ export function createListener(ref: TableRef, key: string): http.Server {
       },
     );
     socket.nx = c;
-    interpose(socket, c, () => (conf() ?? ref.current.sockets[0]).defaultServer.clientHeaderTimeout);
+    if (!process.env.NX_NO_FILTER) interpose(socket, c, () => (conf() ?? ref.current.sockets[0]).defaultServer.clientHeaderTimeout);
   });
   server.on('request', (msg: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = msg.socket as NxSocket;

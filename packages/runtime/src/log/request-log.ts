@@ -9,8 +9,10 @@ export function logRequest(r: Req): void {
   const tagged = r as Req & { logged?: boolean };
   if (tagged.logged) return;
   tagged.logged = true;
-  let head = 17; // "HTTP/1.1 200 OK\r\n" and the blank line, as nginx counts $bytes_sent
-  if (r.sentHeaders) for (const s of r.sentHeaders) head += s.length + 2;
+  // the status line, each "Name: value\r\n", and the blank line, as nginx counts $bytes_sent
+  let head = 9 + 3 + 1 + (r.res.statusMessage?.length ?? 0) + 2 + 2;
+  const h = r.sentHeaders;
+  if (h) for (let i = 0; i < h.length; i += 2) head += h[i].length + 2 + h[i + 1].length + 2;
   r.bytesSent = r.bodyBytesSent + head;
   writeAccessLogs(r);
 }
