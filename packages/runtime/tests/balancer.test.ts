@@ -3,7 +3,7 @@ import { GroupState } from '../src/upstream/balancer.js';
 import type { UpstreamGroup, UpstreamPeer } from '../src/compile/types.js';
 
 const peer = (name: string, weight: number, extra: Partial<UpstreamPeer> = {}): UpstreamPeer => ({
-  name, host: '127.0.0.1', port: 1, weight, maxFails: 1, failTimeout: 10, backup: false, down: false, maxConns: 0, ...extra,
+  name, server: name, host: '127.0.0.1', port: 1, weight, maxFails: 1, failTimeout: 10, backup: false, down: false, maxConns: 0, ...extra,
 });
 const group = (peers: UpstreamPeer[], backups: UpstreamPeer[] = []): UpstreamGroup => ({
   name: 'g', peers, backups, balancer: 'round_robin', keepalive: 0, keepaliveTimeout: 0, keepaliveRequests: 0, keepaliveTime: 0, implicit: false,

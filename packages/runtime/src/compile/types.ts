@@ -70,6 +70,8 @@ export interface ProxyConf {
 export interface UpstreamPeer {
   /** "127.0.0.1:8081" or "unix:/path", as $upstream_addr shows it. */
   name: string;
+  /** The server directive's address as written (consistent hashing keys on it). */
+  server: string;
   host: string;
   port: number;
   socketPath?: string;

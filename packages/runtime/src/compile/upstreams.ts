@@ -46,7 +46,7 @@ export function compileUpstream(d: Directive, vars: Variables, hosts: HostTable)
           else if (k === 'down') o.down = true;
         }
         for (const p of peersOf(a[0], 80, hosts)) {
-          const peer: UpstreamPeer = { ...p, ...o };
+          const peer: UpstreamPeer = { ...p, ...o, server: a[0] };
           (o.backup ? g.backups : g.peers).push(peer);
         }
         break;
@@ -87,6 +87,7 @@ export function compileUpstream(d: Directive, vars: Variables, hosts: HostTable)
 export function implicitUpstream(hostPort: string, defaultPort: number, hosts: HostTable): UpstreamGroup {
   const peers = peersOf(hostPort, defaultPort, hosts).map((p) => ({
     ...p,
+    server: hostPort,
     weight: 1,
     maxFails: 1,
     failTimeout: 10,

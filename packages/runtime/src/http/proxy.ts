@@ -180,8 +180,10 @@ function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stre
     (!conf.nextUpstreamTimeout || Date.now() - started < conf.nextUpstreamTimeout) &&
     (!sent || (method !== 'POST' && method !== 'LOCK' && method !== 'PATCH') || conf.nextUpstream.has('non_idempotent'));
 
+  // ip_hash / hash keep their position across this request's retries
+  const pickCtx = { addr: r.conn.remoteAddr, key: t.group.hashKey ? t.group.hashKey(r) : undefined };
   const attempt = (): void => {
-    const peer = state.pick(tried);
+    const peer = state.pick(tried, Date.now(), pickCtx);
     if (!peer) {
       logError('error', `no live upstreams while connecting to upstream`, r);
       (r.upstreamAddr ??= []).push(t.group.name);
