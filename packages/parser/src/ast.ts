@@ -26,6 +26,8 @@ export interface Directive {
   termLine: number;
   /** Quote used around the name, if the name itself was quoted (legal in nginx). */
   nameQuote?: '"' | "'";
+  /** Line of a block's closing "}" (undefined when the file ends inside the block). */
+  endLine?: number;
   /** For include directives after loading: the files it brought in, in glob order. */
   includes?: string[];
 }

@@ -165,34 +165,25 @@ export function tokenize(text: string): LexResult {
 
 /** nginx's escape processing when a word is stored: \" \' \\ lose the backslash; \t \r \n become bytes. */
 export function unescape(s: string): string {
-  if (s.indexOf('\\') < 0) return s;
+  let i = s.indexOf('\\');
+  if (i < 0) return s;
+  // copy runs between backslashes in slices: configs hold many regexes with "\."
   let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '\\' && i + 1 < s.length) {
-      const n = s[i + 1];
-      if (n === '"' || n === "'" || n === '\\') {
-        out += n;
-        i++;
-        continue;
-      }
-      if (n === 't') {
-        out += '\t';
-        i++;
-        continue;
-      }
-      if (n === 'r') {
-        out += '\r';
-        i++;
-        continue;
-      }
-      if (n === 'n') {
-        out += '\n';
-        i++;
-        continue;
-      }
+  let from = 0;
+  while (i >= 0 && i + 1 < s.length) {
+    const n = s[i + 1];
+    let rep: string | undefined;
+    if (n === '"' || n === "'" || n === '\\') rep = n;
+    else if (n === 't') rep = '\t';
+    else if (n === 'r') rep = '\r';
+    else if (n === 'n') rep = '\n';
+    if (rep !== undefined) {
+      out += s.slice(from, i) + rep;
+      from = i + 2;
+      i = s.indexOf('\\', from);
+    } else {
+      i = s.indexOf('\\', i + 2);
     }
-    out += c;
   }
-  return out;
+  return from === 0 ? s : out + s.slice(from);
 }

@@ -23,6 +23,7 @@ class GrammarParser extends EmbeddedActionsParser {
   file = '';
   lines!: LineIndex;
   private stack: Directive[][] = [];
+  private open: Directive[] = [];
   private words: IToken[] = [];
   argsPending = false;
   depth = 0;
@@ -39,6 +40,7 @@ class GrammarParser extends EmbeddedActionsParser {
     this.file = file;
     this.root = [];
     this.stack = [this.root];
+    this.open = [];
     this.words = [];
     this.argsPending = false;
     this.depth = 0;
@@ -78,12 +80,14 @@ class GrammarParser extends EmbeddedActionsParser {
             const d = this.finish(brace, true);
             this.top().push(d);
             this.stack.push(d.block!);
+            this.open.push(d);
             this.depth++;
           });
           this.MANY(() => this.SUBRULE2(this.directive));
-          this.CONSUME(RBrace);
+          const close = this.CONSUME(RBrace);
           this.ACTION(() => {
             this.stack.pop();
+            this.open.pop()!.endLine = this.lines.line(close.startOffset);
             this.depth--;
           });
         },

@@ -5,7 +5,6 @@ import type { DirectiveSpec } from '../directives/types.js';
 import { translateRegex } from '../regex.js';
 import { parseFlag, parseNumber, parseSize, parseTime } from '../values.js';
 import { inetAddr, ptocidr, sockText, type SockAddr } from './addr.js';
-import { blockEndLine } from './block-end.js';
 import { BUILTIN_VARIABLES } from './builtin-variables.js';
 import { httpInit } from './http-init.js';
 import { parseIfCondition } from './if-condition.js';
@@ -100,9 +99,8 @@ function hasVariables(v: string): boolean {
 }
 
 /** The line of a block's closing "}" (where nginx stands when the block handler reports). */
-function closeLine(w: Walker, d: Directive): number {
-  const text = w.state.texts.get(d.file);
-  return text === undefined ? d.termLine : blockEndLine(text, d.line, d.column);
+function closeLine(_w: Walker, d: Directive): number {
+  return d.endLine ?? d.termLine;
 }
 
 const events: Handler = (w, d, scope) => {

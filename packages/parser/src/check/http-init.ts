@@ -14,7 +14,6 @@ import type { Directive } from '../ast.js';
 import { diag } from '../diagnostic.js';
 import { parseFlag } from '../values.js';
 import { BUILTIN_VARIABLES, VARIABLE_PREFIXES } from './builtin-variables.js';
-import { blockEndLine } from './block-end.js';
 import {
   loadCertificate,
   loadCertificateKey,
@@ -49,11 +48,7 @@ function nearestFlag(scope: Scope | undefined, name: string): boolean {
 
 export function httpInit(w: Walker, httpDirective: Directive): void {
   const st = w.state;
-  const text = st.texts.get(httpDirective.file);
-  st.httpEnd = {
-    file: httpDirective.file,
-    line: text === undefined ? httpDirective.termLine : blockEndLine(text, httpDirective.line, httpDirective.column),
-  };
+  st.httpEnd = { file: httpDirective.file, line: httpDirective.endLine ?? httpDirective.termLine };
   upstreamInit(w);
   for (const srv of st.servers) sslMergeServer(w, srv);
   for (const m of ['proxy', 'uwsgi', 'grpc'] as const) {

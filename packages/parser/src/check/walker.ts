@@ -5,7 +5,6 @@ import { argCountOk, DIRECTIVES_BY_NAME, specFor, suggestDirective } from '../di
 import type { Context, DirectiveSpec } from '../directives/types.js';
 import { parseText } from '../parser.js';
 import { parseFlag, parseNumber, parseOffset, parseSize, parseTime } from '../values.js';
-import { blockEnd, offsetOf } from './block-end.js';
 import { isGlob, type ConfigFs } from './files.js';
 import { HANDLERS, RAW_BLOCKS } from './handlers.js';
 import type { Scope, WalkState } from './state.js';
@@ -95,18 +94,13 @@ export class Walker {
 
   /**
    * A syntax error inside a block ends the walk there: nginx never finishes that block, so its
-   * end-of-block work (http init, default listen, ...) must not run before the error.
+   * end-of-block work (http init, default listen, ...) must not run before the error. A block the
+   * parser never saw closed holds the file's syntax error.
    */
   private unclosed(d: Directive): void {
+    if (d.endLine !== undefined) return;
     const err = this.state.files.get(d.file)?.syntaxError;
-    if (!err || err.line === undefined) return;
-    const text = this.state.texts.get(d.file);
-    if (text === undefined) return;
-    const open = offsetOf(text, d.line, d.column);
-    const at = offsetOf(text, err.line, err.column ?? 1);
-    if (at <= open) return;
-    const end = blockEnd(text, d.line, d.column);
-    if (end.offset < 0 || at <= end.offset) this.emit(err);
+    if (err) this.emit(err);
   }
 
   directive(d: Directive, scope: Scope): void {
