@@ -71,7 +71,8 @@ const size = statSync(conf).size;
 const common = ['-t', '-p', `${dir}/`, '-c', 'nginx.conf', '-e', join(dir, 'err.log')];
 
 const tools = [{ name: 'nginx', cmd: NGINX, argv: common, runs: [], skipped: null }];
-const nx = { name: 'nxproxy', cmd: process.execPath, argv: [CLI, ...common], runs: [], skipped: null };
+// run the executable itself, as users and tools do: its shebang carries nxproxy's node flags
+const nx = { name: 'nxproxy', cmd: CLI, argv: common, runs: [], skipped: null };
 if (!existsSync(CLI)) nx.skipped = `CLI not found at ${CLI} (build with \`npx tsc -b\`?)`;
 tools.push(nx);
 
