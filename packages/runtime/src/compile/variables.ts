@@ -71,8 +71,19 @@ function sentHeader(r: Req, lname: string): string | undefined {
 function upstreamHeader(r: Req, lname: string): string | undefined {
   const h = r.upstreamHeaders;
   if (!h) return undefined;
-  for (let i = 0; i < h.length; i += 2) if (h[i].toLowerCase() === lname) return h[i + 1];
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i].length === lname.length && h[i].toString('latin1').toLowerCase() === lname) return h[i + 1].toString('latin1');
+  }
   return undefined;
+}
+
+/** $upstream_response_time's "0.004, 0.012" from the milliseconds kept per attempt. */
+function upstreamTimes(r: Req): string | undefined {
+  const t = r.upstreamTime;
+  if (!t) return undefined;
+  let s = '';
+  for (let i = 0; i < t.length; i++) s += (i ? ', ' : '') + (t[i] / 1000).toFixed(3);
+  return s;
 }
 
 const HOSTNAME = os.hostname();
@@ -116,7 +127,7 @@ const BUILTINS: Record<string, Getter> = {
   query_string: (r) => r.args,
   is_args: (r) => (r.args.length > 0 ? '?' : ''),
   content_type: (r) => r.header('content-type'),
-  content_length: (r) => r.header('content-length'),
+  content_length: (r) => r.contentLength,
   request_length: (r) => String(r.requestLength),
   request_time: (r) => elapsed(r),
   status: (r) => {
@@ -127,7 +138,7 @@ const BUILTINS: Record<string, Getter> = {
   bytes_sent: (r) => String(r.bytesSent),
   upstream_addr: (r) => r.upstreamAddr?.join(', '),
   upstream_status: (r) => r.upstreamStatus?.join(', '),
-  upstream_response_time: (r) => r.upstreamTime?.join(', '),
+  upstream_response_time: upstreamTimes,
   upstream_connect_time: (r) => r.upstreamConnectTime?.join(', '),
   proxy_host: (r) => r.proxyHost,
   proxy_port: (r) => r.proxyPort,
@@ -205,6 +216,7 @@ export class Variables {
         return v !== undefined ? v : builtin(r);
       };
     }
+    if (name === 'http_host') return (r) => r.hostHeader;
     if (name.startsWith('http_')) {
       // nginx compares header names lowercased with "-" read as "_" (so X_Under and X-Under both match)
       const want = name.slice(5);

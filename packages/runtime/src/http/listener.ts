@@ -25,6 +25,25 @@ interface ConnState extends ConnInfo {
   bodyOnly?: boolean;
   /** The response to the latest request. */
   lastResponse?: http.ServerResponse;
+  /** The listen address of this connection in `table` (looked up once per routing table). */
+  table?: RuntimeConfig;
+  sock?: SocketConf;
+}
+
+type NxResponse = http.ServerResponse & { nxReq?: Req };
+
+/** The log phase when the response is complete (the proxy and small bodies log earlier). */
+function onResponseFinish(this: NxResponse): void {
+  logRequest(this.nxReq!);
+}
+
+/** A response that will not complete: 499 unless a status is known, and the upstream is let go. */
+function onResponseClose(this: NxResponse): void {
+  if (this.writableFinished) return;
+  const r = this.nxReq!;
+  if (!r.status) r.status = 499;
+  logRequest(r);
+  r.upstream?.clientClosed();
 }
 
 type NxSocket = Socket & { nx?: ConnState; _handle?: { _consumed?: boolean } | null; _httpMessage?: { _headerSent?: boolean } | null };
@@ -76,7 +95,7 @@ function interpose(socket: NxSocket, c: ConnState, headerTimeout: () => number):
     timer = setTimeout(() => {
       timer = undefined;
       if (socket.destroyed) return;
-      logError('info', `client timed out (110: Connection timed out) while ${c.requests ? 'reading client request headers' : 'waiting for request'}, client: ${c.remoteAddr}, server: ${socket.localAddress?.replace(/^::ffff:/, '') ?? ''}:${c.serverPort}`);
+      logError('info', `*${c.id} client timed out (110: Connection timed out) while ${c.filter.partial ? (c.filter.partialLine ? 'reading client request headers' : 'reading client request line') : 'waiting for request'}, client: ${c.remoteAddr}, server: ${socket.localAddress?.replace(/^::ffff:/, '') ?? ''}:${c.serverPort}`);
       socket.destroy();
     }, headerTimeout());
     timer.unref();
@@ -97,6 +116,18 @@ function interpose(socket: NxSocket, c: ConnState, headerTimeout: () => number):
     linger = setTimeout(close, LINGERING_TIMEOUT);
     socket.on('data', () => linger?.refresh());
   };
+  socket.once('end', () => {
+    const f = c.filter;
+    if (f.discarding || f.inBody) return;
+    const where = `client: ${c.remoteAddr}`;
+    if (f.partial) {
+      logError('info', `*${c.id} client prematurely closed connection while reading client request ${f.partialLine ? 'headers' : 'line'}, ${where}, server: `);
+    } else if (f.heads === 0) {
+      logError('info', `*${c.id} client closed connection while waiting for request, ${where}, server: ${c.serverAddr}:${c.serverPort}`);
+    } else if (!c.lastResponse || c.lastResponse.writableFinished) {
+      logError('info', `*${c.id} client ${c.remoteAddr} closed keepalive connection`);
+    }
+  });
   socket.once('close', () => {
     if (linger) clearTimeout(linger);
     if (timer) clearTimeout(timer);
@@ -136,7 +167,7 @@ function applyHead(msg: http.IncomingMessage, h: RequestHead): void {
   msg.method = h.method || 'GET';
   let target = h.target;
   // nginx takes any scheme in an absolute URI; routing reads it as http
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(target);
+  const scheme = target.charCodeAt(0) === 0x2f ? null : /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(target);
   if (scheme && !/^https?:\/\/$/i.test(scheme[0])) target = 'http' + target.slice(scheme[0].length - 3);
   msg.url = target;
   msg.httpVersionMajor = h.major;
@@ -181,14 +212,18 @@ export function createListener(ref: TableRef, key: string): http.Server {
       },
     );
     socket.nx = c;
-    if (!process.env.NX_NO_FILTER) interpose(socket, c, () => (conf() ?? ref.current.sockets[0]).defaultServer.clientHeaderTimeout);
+    interpose(socket, c, () => (conf() ?? ref.current.sockets[0]).defaultServer.clientHeaderTimeout);
   });
   server.on('request', (msg: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = msg.socket as NxSocket;
     const conn = socket.nx!;
     conn.requests++;
     const table = ref.current;
-    const sock = socketFor(table, key, conn.serverAddr, conn.serverPort);
+    if (conn.table !== table) {
+      conn.table = table;
+      conn.sock = socketFor(table, key, conn.serverAddr, conn.serverPort);
+    }
+    const sock = conn.sock;
     const head = conn.filter.queue.shift();
     if (head) {
       applyHead(msg, head);
@@ -198,13 +233,9 @@ export function createListener(ref: TableRef, key: string): http.Server {
     conn.lastResponse = res;
     if (head?.http09) r.headerOnly = false;
     r.requestLength = head ? head.length : estimateRequestLength(msg);
-    res.on('finish', () => finish(r));
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        if (!r.status) r.status = 499;
-        finish(r);
-      }
-    });
+    (res as NxResponse).nxReq = r;
+    res.on('finish', onResponseFinish);
+    res.on('close', onResponseClose);
     if (!sock) {
       res.destroy();
       return;
@@ -266,7 +297,6 @@ function estimateRequestLength(msg: http.IncomingMessage): number {
   return n + 2;
 }
 
-const finish = logRequest;
 
 /** Binds every socket of the table; resolves once all listen. */
 export async function listenAll(ref: TableRef): Promise<Map<string, http.Server>> {

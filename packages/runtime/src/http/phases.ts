@@ -25,18 +25,17 @@ const MAX_URI_CHANGES = 10;
 export function handleRequest(table: RuntimeConfig, sock: SocketConf, r: Req): void {
   let target = r.requestUri;
   let host: string | undefined;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+  if (target.charCodeAt(0) !== 0x2f && /^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
     const rest = target.slice(target.indexOf('//') + 2);
     const slash = rest.search(/[/?]/);
     host = slash < 0 ? rest : rest.slice(0, slash);
     target = slash < 0 ? '/' : rest[slash] === '?' ? '/' + rest.slice(slash) : rest.slice(slash);
     r.requestUri = target;
   }
-  const hosts = r.headers('host');
   r.server = sock.defaultServer;
   r.loc = r.server.conf;
-  if (hosts.length > 1) return bad(r, 'client sent duplicate host header');
-  if (host === undefined) host = hosts[0];
+  if (r.hostCount > 1) return bad(r, 'client sent duplicate host header');
+  if (host === undefined) host = r.hostHeader;
   if (host === undefined && r.msg.httpVersionMinor >= 1 && r.msg.httpVersionMajor === 1) {
     return bad(r, 'client sent HTTP/1.1 request without "Host" header');
   }
@@ -83,7 +82,7 @@ export function findConfig(r: Req): void {
     r.loc = m.loc ?? r.server.conf;
     r.triedFiles = false;
     if (r.loc.internal && !r.internal) return finalize(r, 404);
-    const len = Number(r.header('content-length') ?? '0');
+    const len = r.contentLength === undefined ? 0 : Number(r.contentLength);
     if (len > r.loc.clientMaxBodySize && r.loc.clientMaxBodySize > 0) {
       logError('error', `client intended to send too large body: ${len} bytes`, r);
       return finalize(r, 413);

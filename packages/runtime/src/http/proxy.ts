@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConf, UpstreamGroup } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
-import type { PeerState } from '../upstream/balancer.js';
+import type { GroupState, PeerState, PickContext } from '../upstream/balancer.js';
 import { dropHead, groupState, poolFor, registerHead } from '../upstream/pools.js';
 import { implicitUpstream } from '../compile/upstreams.js';
 import { finalize } from './phases.js';
@@ -15,6 +15,8 @@ import { escapeUri } from './uri.js';
 interface Target {
   group: UpstreamGroup;
   path: string;
+  /** A group made for this request only (proxy_pass with variables naming no upstream{}). */
+  fresh: boolean;
 }
 
 /** The URI sent upstream, by nginx's proxy_pass rules (NGINX-SEMANTICS §4.1). */
@@ -30,6 +32,7 @@ function upstreamTarget(r: Req, conf: ProxyConf, afterBreak: boolean): Target | 
     const uri = m[3];
     // an upstream{} block of that name wins; anything else needs a resolver unless it is an address
     let group = conf.upstreams.get(hostPort.toLowerCase());
+    let fresh = false;
     if (!group) {
       const host = hostPort.startsWith('[') ? hostPort.slice(1, hostPort.indexOf(']')) : hostPort.replace(/:\d+$/, '');
       if (!isIP(host) && !host.startsWith('unix:') && !conf.resolver) {
@@ -37,13 +40,14 @@ function upstreamTarget(r: Req, conf: ProxyConf, afterBreak: boolean): Target | 
         return { error: 502 };
       }
       group = implicitUpstream(hostPort, m[1].toLowerCase() === 'https' ? 443 : 80, new Map());
+      fresh = true;
     }
     r.proxyHost = hostPort;
     r.proxyPort = /:(\d+)$/.exec(hostPort)?.[1] ?? (m[1].toLowerCase() === 'https' ? '443' : '80');
     let path: string;
     if (uri.length > 0) path = uri[0] === '?' ? '/' + uri : uri;
     else path = r.uriChanged ? escapeUri(r.uri) + (r.args ? '?' + r.args : '') : r.requestUri;
-    return { group, path };
+    return { group, path, fresh };
   }
   r.proxyHost = conf.hostHeader;
   r.proxyPort = conf.port;
@@ -59,7 +63,7 @@ function upstreamTarget(r: Req, conf: ProxyConf, afterBreak: boolean): Target | 
     logError('error', 'zero length URI to proxy', r);
     return { error: 500 };
   }
-  return { group: conf.group!, path };
+  return { group: conf.group!, path, fresh: false };
 }
 
 function isInvalidHeaderName(name: string, underscores: boolean): boolean {
@@ -93,31 +97,31 @@ function readBody(r: Req): Promise<Buffer | null> {
 
 /** A request has a body (possibly empty) when it carries Content-Length or Transfer-Encoding. */
 function hasBody(r: Req): boolean {
-  return r.header('transfer-encoding') !== undefined || r.header('content-length') !== undefined;
+  return r.transferEncoding !== undefined || r.contentLength !== undefined;
 }
 
 export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void {
   const t = upstreamTarget(r, conf, afterBreak);
   if ('error' in t) return finalize(r, t.error);
-  const bodyWanted = conf.passRequestBody && hasBody(r);
-  if (!conf.passRequestBody && hasBody(r)) {
+  if (!hasBody(r)) return forward(r, conf, t, null);
+  if (!conf.passRequestBody) {
     // nginx still announces the client's Content-Length, then sends no body
-    forward(r, conf, t, null, r.header('content-length') !== undefined ? Number(r.header('content-length')) : null);
+    forward(r, conf, t, null, r.contentLength !== undefined ? Number(r.contentLength) : null);
     return;
   }
-  const chunkedIn = r.header('transfer-encoding') !== undefined;
+  const chunkedIn = r.transferEncoding !== undefined;
   const buffered = () =>
     readBody(r).then(
       (body) => forward(r, conf, t, body ?? Buffer.alloc(0)),
       (e: { status?: number }) => finalize(r, e.status ?? 400),
     );
-  if (bodyWanted && (conf.requestBuffering || (chunkedIn && conf.httpVersion === '1.0'))) return void buffered();
-  if (bodyWanted && chunkedIn) {
+  if (conf.requestBuffering || (chunkedIn && conf.httpVersion === '1.0')) return void buffered();
+  if (chunkedIn) {
     // nginx sends a chunked body with Content-Length when all of it came with the headers
     setImmediate(() => (r.msg.complete ? void buffered() : forward(r, conf, t, 'stream')));
     return;
   }
-  forward(r, conf, t, bodyWanted ? 'stream' : null);
+  forward(r, conf, t, 'stream');
 }
 
 /**
@@ -126,7 +130,9 @@ export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void
  */
 function buildHead(r: Req, conf: ProxyConf, method: string, path: string, bodyLength: number | null, chunked: boolean): string {
   let head = `${method} ${path} HTTP/${conf.httpVersion}\r\n`;
-  for (const h of conf.headers) {
+  const set = conf.headers;
+  for (let i = 0; i < set.length; i++) {
+    const h = set[i];
     if (h.internal === 'length') {
       if (bodyLength !== null) head += `${h.name}: ${bodyLength}\r\n`;
       continue;
@@ -143,9 +149,10 @@ function buildHead(r: Req, conf: ProxyConf, method: string, path: string, bodyLe
     const raw = r.msg.rawHeaders;
     const underscores = r.server.underscoresInHeaders;
     const ignoreInvalid = r.server.ignoreInvalidHeaders;
+    const skip = conf.skip;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i];
-      if (conf.skip.has(name.toLowerCase())) continue;
+      if (skip.has(name.toLowerCase())) continue;
       if (ignoreInvalid && isInvalidHeaderName(name, underscores)) continue;
       head += `${name}: ${raw[i + 1]}\r\n`;
     }
@@ -153,186 +160,368 @@ function buildHead(r: Req, conf: ProxyConf, method: string, path: string, bodyLe
   return head;
 }
 
-function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stream', announced: number | null = null): void {
-  const state = groupState(t.group);
-  const tried = new Set<PeerState>();
-  const started = Date.now();
-  const maxTries = conf.nextUpstreamTries || t.group.peers.length + t.group.backups.length;
-  let attempts = 0;
-  const clientLength =
-    body === 'stream' ? (r.header('content-length') !== undefined ? Number(r.header('content-length')) : null) : body ? body.length : null;
-  const chunked = body === 'stream' && clientLength === null && conf.httpVersion === '1.1';
-  const method = conf.method ? conf.method(r) : r.method;
-  const head = buildHead(r, conf, method, t.path, announced ?? clientLength, chunked);
-  // what undici itself needs to know: framing and whether the connection is reused
-  // nginx reuses upstream connections only with `keepalive` in the group, HTTP/1.1 and no Connection header
-  const keep =
-    t.group.keepalive > 0 &&
-    conf.httpVersion === '1.1' &&
-    !conf.headers.some((h) => h.lname === 'connection' && h.value(r) !== '');
+/** proxy_set_header Connection with a non-empty value (nginx then does not keep the connection). */
+function setsConnection(r: Req, conf: ProxyConf): boolean {
+  const set = conf.headers;
+  for (let i = 0; i < set.length; i++) if (set[i].lname === 'connection' && set[i].value(r) !== '') return true;
+  return false;
+}
+
+/** What each upstream response header needs (see responseFilter). */
+const enum Act {
+  Pass,
+  Drop,
+  TransferEncoding,
+  ContentType,
+  ContentLength,
+  LastModified,
+  Location,
+  Refresh,
+}
+
+interface NameMatch {
+  /** Lowercase name, one byte per char. */
+  lname: Uint8Array;
+  act: Act;
+}
+
+/**
+ * The upstream header names a location treats specially (hop-by-hop, proxy_hide_header, the
+ * ones the header filter orders or rewrites), indexed by length: most names need no string
+ * conversion or lowercasing to be classified, and hidden ones are never converted at all.
+ */
+type ResponseFilter = (NameMatch[] | undefined)[];
+
+const filters = new WeakMap<ProxyConf, ResponseFilter>();
+let lastConf: ProxyConf | undefined;
+let lastFilter: ResponseFilter = [];
+
+function responseFilter(conf: ProxyConf): ResponseFilter {
+  if (conf === lastConf) return lastFilter;
+  let f = filters.get(conf);
+  if (!f) {
+    f = [];
+    const add = (lname: string, act: Act) => {
+      const list = (f![lname.length] ??= []);
+      if (list.some((m) => Buffer.from(m.lname).toString('latin1') === lname)) return;
+      list.push({ lname: Buffer.from(lname, 'latin1'), act });
+    };
+    add('connection', Act.Drop);
+    add('keep-alive', Act.Drop);
+    add('transfer-encoding', Act.TransferEncoding);
+    for (const h of conf.hide) add(h, Act.Drop);
+    add('content-type', Act.ContentType);
+    add('content-length', Act.ContentLength);
+    add('last-modified', Act.LastModified);
+    add('location', Act.Location);
+    add('refresh', Act.Refresh);
+    filters.set(conf, f);
+  }
+  lastConf = conf;
+  lastFilter = f;
+  return f;
+}
+
+function classify(filter: ResponseFilter, name: Buffer): Act {
+  const list = filter[name.length];
+  if (list === undefined) return Act.Pass;
+  next: for (let k = 0; k < list.length; k++) {
+    const want = list[k].lname;
+    for (let i = 0; i < want.length; i++) {
+      let c = name[i];
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      if (c !== want[i]) continue next;
+    }
+    return list[k].act;
+  }
+  return Act.Pass;
+}
+
+/** A Content-Length value as a number (digits only; anything else as Number() reads it). */
+function lengthValue(b: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x39 || i > 14) return Number(b.toString('latin1'));
+    n = n * 10 + (c - 0x30);
+  }
+  return b.length ? n : Number('');
+}
+
+function noteAttempt(r: Req, addr: string, status: number, ms: number): void {
+  (r.upstreamAddr ??= []).push(addr);
+  (r.upstreamStatus ??= []).push(status);
+  (r.upstreamTime ??= []).push(ms);
+}
+
+/** Never added to: the peers tried before a request's first attempt. */
+const NONE_TRIED: Set<PeerState> = new Set();
+
+/** One proxied request: what every attempt (peer) shares. */
+class Forward {
+  /** Peers of earlier attempts (null until a retry). */
+  tried: Set<PeerState> | null = null;
+  attempts = 0;
+  readonly started = Date.now();
+  /** ip_hash / hash keep their position across this request's retries. */
+  readonly pickCtx: PickContext;
+
+  constructor(
+    readonly r: Req,
+    readonly conf: ProxyConf,
+    readonly t: Target,
+    readonly state: GroupState,
+    readonly body: Buffer | null | 'stream',
+    readonly method: string,
+    readonly head: string,
+    readonly keep: boolean,
+    readonly clientLength: number | null,
+  ) {
+    this.pickCtx = { addr: r.conn.remoteAddr, key: t.group.hashKey ? t.group.hashKey(r) : undefined };
+  }
 
   /** ngx_http_upstream_next: may this failure move on to another peer? */
-  const mayRetry = (kind: string, sent: boolean): boolean =>
-    conf.nextUpstream.has(kind) &&
-    attempts < maxTries &&
-    tried.size < state.primary.length + state.backup.length &&
-    body !== 'stream' &&
-    (!conf.nextUpstreamTimeout || Date.now() - started < conf.nextUpstreamTimeout) &&
-    (!sent || (method !== 'POST' && method !== 'LOCK' && method !== 'PATCH') || conf.nextUpstream.has('non_idempotent'));
+  mayRetry(kind: string, sent: boolean): boolean {
+    const conf = this.conf;
+    const group = this.t.group;
+    const maxTries = conf.nextUpstreamTries || group.peers.length + group.backups.length;
+    const method = this.method;
+    return (
+      conf.nextUpstream.has(kind) &&
+      this.attempts < maxTries &&
+      this.attempts < this.state.primary.length + this.state.backup.length &&
+      this.body !== 'stream' &&
+      (!conf.nextUpstreamTimeout || Date.now() - this.started < conf.nextUpstreamTimeout) &&
+      (!sent || (method !== 'POST' && method !== 'LOCK' && method !== 'PATCH') || conf.nextUpstream.has('non_idempotent'))
+    );
+  }
 
-  // ip_hash / hash keep their position across this request's retries
-  const pickCtx = { addr: r.conn.remoteAddr, key: t.group.hashKey ? t.group.hashKey(r) : undefined };
-  const attempt = (): void => {
-    const peer = state.pick(tried, Date.now(), pickCtx);
+  /** Picks a peer and sends the request there. */
+  attempt(): void {
+    const r = this.r;
+    const now = Date.now();
+    const peer = this.state.pick(this.tried ?? NONE_TRIED, now, this.pickCtx);
     if (!peer) {
       logError('error', `no live upstreams while connecting to upstream`, r);
-      (r.upstreamAddr ??= []).push(t.group.name);
-      (r.upstreamStatus ??= []).push('502');
-      (r.upstreamTime ??= []).push('0.000');
+      noteAttempt(r, this.t.group.name, 502, 0);
       return finalize(r, 502);
     }
-    tried.add(peer);
-    attempts++;
+    this.attempts++;
     peer.conns++;
-    const t0 = Date.now();
-    const pool = poolFor(peer.peer, t.group, conf);
-    const headId = registerHead(head);
-    const headers: string[] = ['x-nxproxy-head', headId, 'connection', keep ? 'keep-alive' : 'close'];
-    if (clientLength !== null) headers.push('content-length', String(clientLength));
-    let abort: ((e?: Error) => void) | undefined;
-    let responded = false;
-    let resumeUpstream: (() => void) | undefined;
-    let intercepted = false;
-    // bytes still expected; -1: the body ends when the upstream closes (no backpressure then)
-    let remaining = -1;
-    let finished = false;
-    const onClientClose = () => {
-      if (!r.res.writableFinished && !finished) abort?.(new Error('client closed'));
-    };
-    r.res.once('close', onClientClose);
-    const done = (failed: boolean) => {
-      if (finished) return;
-      finished = true;
-      dropHead(headId);
-      peer.conns--;
-      state.release(peer, failed);
-      r.res.off('close', onClientClose);
-    };
-    const upstreamName = `http://${peer.peer.name}${t.path}`;
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect(a: (e?: Error) => void) {
-        abort = a;
-      },
-      onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText?: string): boolean {
-        responded = true;
-        const elapsed = ((Date.now() - t0) / 1000).toFixed(3);
-        (r.upstreamAddr ??= []).push(peer.peer.name);
-        (r.upstreamStatus ??= []).push(String(statusCode));
-        (r.upstreamTime ??= []).push(elapsed);
-        const flat: string[] = new Array(raw.length);
-        for (let i = 0; i < raw.length; i++) flat[i] = raw[i].toString('latin1');
-        r.upstreamHeaders = flat;
-        const kind = `http_${statusCode}`;
-        if (statusCode >= 400 && mayRetry(kind, true)) {
-          // 403 and 404 move on without counting as a failure of the peer
-          done(kind !== 'http_403' && kind !== 'http_404');
-          intercepted = true;
-          abort?.(new Error('next upstream'));
-          attempt();
-          return false;
-        }
-        if (conf.interceptErrors && statusCode >= 300 && r.loc.errorPages.has(statusCode)) {
-          done(false);
-          intercepted = true;
-          abort?.(new Error('intercepted'));
-          finalize(r, statusCode);
-          return false;
-        }
-        const head: Head = { status: statusCode, reason: statusText ?? '', headers: [] };
-        for (let i = 0; i < flat.length; i += 2) {
-          const name = flat[i];
-          const lname = name.toLowerCase();
-          const value = flat[i + 1];
-          if (lname === 'connection' || lname === 'keep-alive' || lname === 'transfer-encoding') continue;
-          if (conf.hide.has(lname)) continue;
-          if (lname === 'content-type') head.contentType = value;
-          else if (lname === 'content-length') head.contentLength = Number(value);
-          else if (lname === 'last-modified') head.lastModified = value;
-          else if (lname === 'location') head.location = rewriteRedirect(r, conf, value);
-          else if (lname === 'refresh') head.headers!.push(name, rewriteRefresh(r, conf, value));
-          else head.headers!.push(name, value);
-        }
-        const bodyless = r.headerOnly || statusCode === 204 || statusCode === 304;
-        writeHead(r, head, !bodyless);
-        if (bodyless) r.res.end();
-        resumeUpstream = resume;
-        remaining = head.contentLength ?? (flat.some((x, i) => i % 2 === 0 && x.toLowerCase() === 'transfer-encoding') ? Infinity : -1);
-        return true;
-      },
-      onData(chunk: Buffer): boolean {
-        if (r.headerOnly) return true;
-        r.bodyBytesSent += chunk.length;
-        if (remaining > 0) remaining -= chunk.length;
-        const ok = r.res.write(chunk);
-        if (ok) return true;
-        // Pausing undici on a body's last bytes while the upstream closes trips an assertion in
-        // undici's parser (finish() while paused, 7.30): only pause while more bytes are due.
-        if (remaining <= 0) return true;
-        r.res.once('drain', () => resumeUpstream?.());
-        return false;
-      },
-      onComplete() {
-        done(false);
-        if (!r.res.writableEnded) {
-          logRequest(r);
-          r.res.end();
-        }
-      },
-      onError(err: Error) {
-        if (intercepted) return;
-        const timeout =
-          err instanceof undiciErrors.ConnectTimeoutError ||
-          err instanceof undiciErrors.HeadersTimeoutError ||
-          err instanceof undiciErrors.BodyTimeoutError;
-        done(true);
-        if (r.res.writableEnded || r.res.destroyed) return;
-        if (responded || r.res.headersSent) {
-          logError('error', timeout ? 'upstream timed out (110: Connection timed out) while reading upstream' : 'upstream prematurely closed connection while reading upstream', r, upstreamName);
-          r.res.destroy();
-          return;
-        }
-        const connecting = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || err instanceof undiciErrors.ConnectTimeoutError;
-        const msg = timeout
-          ? `upstream timed out (110: Connection timed out) while ${connecting ? 'connecting to' : 'reading response header from'} upstream`
-          : (err as NodeJS.ErrnoException).code === 'ECONNREFUSED'
-            ? 'connect() failed (111: Connection refused) while connecting to upstream'
-            : 'upstream prematurely closed connection while reading response header from upstream';
-        logError('error', msg, r, upstreamName);
-        (r.upstreamAddr ??= []).push(peer.peer.name);
-        (r.upstreamStatus ??= []).push(timeout ? '504' : '502');
-        (r.upstreamTime ??= []).push(((Date.now() - t0) / 1000).toFixed(3));
-        if (mayRetry(timeout ? 'timeout' : 'error', !connecting)) return attempt();
-        finalize(r, timeout ? 504 : 502);
-      },
-    } as unknown as Dispatcher.DispatchHandler;
+    const a = new Attempt(this, peer, now, registerHead(this.head));
+    const headers: string[] = ['x-nxproxy-head', a.headId];
+    // undici keeps the connection unless told "close"; nxproxy's head replaces what it writes
+    if (!this.keep) headers.push('connection', 'close');
+    if (this.clientLength !== null) headers.push('content-length', String(this.clientLength));
+    const pool = poolFor(peer.peer, this.t.group, this.conf);
+    r.upstream = a;
+    const body = this.body;
     try {
       pool.dispatch(
         {
           // the real target is in the head nxproxy writes; undici would refuse raw bytes nginx sends
           path: '/',
-          method,
+          method: this.method,
           headers,
           body: body === 'stream' ? r.msg : body && body.length ? body : undefined,
         },
-        handler,
+        a as unknown as Dispatcher.DispatchHandler,
       );
     } catch (e) {
-      done(true);
-      logError('error', `nxproxy could not send the request upstream: ${(e as Error).message}`, r, upstreamName);
+      a.done(true);
+      logError('error', `nxproxy could not send the request upstream: ${(e as Error).message}`, r, a.upstreamName());
       finalize(r, 502);
     }
-  };
-  attempt();
+  }
+
+  /** The next attempt, on another peer. */
+  retry(failedPeer: PeerState): void {
+    (this.tried ??= new Set()).add(failedPeer);
+    this.attempt();
+  }
+}
+
+/** One attempt on one peer: undici's dispatch handler (raw header buffers, no header objects). */
+class Attempt {
+  abortUpstream: ((e?: Error) => void) | null = null;
+  resumeUpstream: (() => void) | null = null;
+  responded = false;
+  intercepted = false;
+  finished = false;
+  /** Body bytes still expected; -1: the body ends when the upstream closes (no backpressure then). */
+  remaining = -1;
+
+  constructor(
+    readonly f: Forward,
+    readonly peer: PeerState,
+    readonly t0: number,
+    readonly headId: string,
+  ) {}
+
+  upstreamName(): string {
+    return `http://${this.peer.peer.name}${this.f.t.path}`;
+  }
+
+  done(failed: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    dropHead(this.headId);
+    this.peer.conns--;
+    this.f.state.release(this.peer, failed);
+    if (this.f.r.upstream === this) this.f.r.upstream = null;
+  }
+
+  /** The client went away before the response was sent: abort the upstream request. */
+  clientClosed(): void {
+    if (!this.finished) this.abortUpstream?.(new Error('client closed'));
+  }
+
+  onConnect(abort: (e?: Error) => void): void {
+    this.abortUpstream = abort;
+  }
+
+  onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText?: string): boolean {
+    this.responded = true;
+    const f = this.f;
+    const r = f.r;
+    const conf = f.conf;
+    noteAttempt(r, this.peer.peer.name, statusCode, Date.now() - this.t0);
+    r.upstreamHeaders = raw;
+    if (statusCode >= 400) {
+      const kind = `http_${statusCode}`;
+      if (f.mayRetry(kind, true)) {
+        // 403 and 404 move on without counting as a failure of the peer
+        this.done(kind !== 'http_403' && kind !== 'http_404');
+        this.intercepted = true;
+        this.abortUpstream?.(new Error('next upstream'));
+        f.retry(this.peer);
+        return false;
+      }
+    }
+    if (conf.interceptErrors && statusCode >= 300 && r.loc.errorPages.has(statusCode)) {
+      this.done(false);
+      this.intercepted = true;
+      this.abortUpstream?.(new Error('intercepted'));
+      finalize(r, statusCode);
+      return false;
+    }
+    const filter = responseFilter(conf);
+    const head: Head = {
+      status: statusCode,
+      reason: statusText ?? '',
+      contentType: undefined,
+      contentLength: undefined,
+      lastModified: undefined,
+      location: undefined,
+      headers: [],
+    };
+    const out = head.headers!;
+    let chunked = false;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i];
+      switch (classify(filter, name)) {
+        case Act.Pass:
+          out.push(name.toString('latin1'), raw[i + 1].toString('latin1'));
+          break;
+        case Act.Drop:
+          break;
+        case Act.TransferEncoding:
+          chunked = true;
+          break;
+        case Act.ContentType:
+          head.contentType = raw[i + 1].toString('latin1');
+          break;
+        case Act.ContentLength:
+          head.contentLength = lengthValue(raw[i + 1]);
+          break;
+        case Act.LastModified:
+          head.lastModified = raw[i + 1].toString('latin1');
+          break;
+        case Act.Location:
+          head.location = rewriteRedirect(r, conf, raw[i + 1].toString('latin1'));
+          break;
+        case Act.Refresh:
+          out.push(name.toString('latin1'), rewriteRefresh(r, conf, raw[i + 1].toString('latin1')));
+          break;
+      }
+    }
+    const bodyless = r.headerOnly || statusCode === 204 || statusCode === 304;
+    writeHead(r, head, !bodyless);
+    if (bodyless) r.res.end();
+    this.resumeUpstream = resume;
+    this.remaining = head.contentLength ?? (chunked ? Infinity : -1);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const r = this.f.r;
+    if (r.headerOnly) return true;
+    r.bodyBytesSent += chunk.length;
+    if (this.remaining > 0) {
+      this.remaining -= chunk.length;
+      if (this.remaining === 0 && !r.res.writableEnded) {
+        // the last bytes of a body of known length: log, then hand them over with the end
+        logRequest(r);
+        r.res.end(chunk);
+        return true;
+      }
+    }
+    const ok = r.res.write(chunk);
+    if (ok) return true;
+    // Pausing undici on a body's last bytes while the upstream closes trips an assertion in
+    // undici's parser (finish() while paused, 7.30): only pause while more bytes are due.
+    if (this.remaining <= 0) return true;
+    r.res.once('drain', () => this.resumeUpstream?.());
+    return false;
+  }
+
+  onComplete(): void {
+    this.done(false);
+    const r = this.f.r;
+    if (!r.res.writableEnded) {
+      logRequest(r);
+      r.res.end();
+    }
+  }
+
+  onError(err: Error): void {
+    if (this.intercepted) return;
+    const f = this.f;
+    const r = f.r;
+    const timeout =
+      err instanceof undiciErrors.ConnectTimeoutError ||
+      err instanceof undiciErrors.HeadersTimeoutError ||
+      err instanceof undiciErrors.BodyTimeoutError;
+    this.done(true);
+    if (r.res.writableEnded || r.res.destroyed) return;
+    if (this.responded || r.res.headersSent) {
+      logError('error', timeout ? 'upstream timed out (110: Connection timed out) while reading upstream' : 'upstream prematurely closed connection while reading upstream', r, this.upstreamName());
+      r.res.destroy();
+      return;
+    }
+    const connecting = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || err instanceof undiciErrors.ConnectTimeoutError;
+    const msg = timeout
+      ? `upstream timed out (110: Connection timed out) while ${connecting ? 'connecting to' : 'reading response header from'} upstream`
+      : (err as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+        ? 'connect() failed (111: Connection refused) while connecting to upstream'
+        : 'upstream prematurely closed connection while reading response header from upstream';
+    logError('error', msg, r, this.upstreamName());
+    noteAttempt(r, this.peer.peer.name, timeout ? 504 : 502, Date.now() - this.t0);
+    if (f.mayRetry(timeout ? 'timeout' : 'error', !connecting)) return f.retry(this.peer);
+    finalize(r, timeout ? 504 : 502);
+  }
+}
+
+function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stream', announced: number | null = null): void {
+  const state = groupState(t.group, !t.fresh);
+  const clientLength = body === 'stream' ? (r.contentLength !== undefined ? Number(r.contentLength) : null) : body ? body.length : null;
+  const chunked = body === 'stream' && clientLength === null && conf.httpVersion === '1.1';
+  const method = conf.method ? conf.method(r) : r.method;
+  const head = buildHead(r, conf, method, t.path, announced ?? clientLength, chunked);
+  // what undici itself needs to know: framing and whether the connection is reused
+  // nginx reuses upstream connections only with `keepalive` in the group, HTTP/1.1 and no Connection header
+  const keep = t.group.keepalive > 0 && conf.httpVersion === '1.1' && !setsConnection(r, conf);
+  new Forward(r, conf, t, state, body, method, head, keep, clientLength).attempt();
 }
 
 /** proxy_redirect applied to a Location header. */

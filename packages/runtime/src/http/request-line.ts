@@ -161,8 +161,18 @@ function latin1(b: Buffer, from: number, to: number): string {
   return to > from ? b.toString('latin1', from, to) : '';
 }
 
-function lowerAscii(s: string): string {
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+/** Lengths of the header names nginx handles specially (Host, Connection, the unique ones). */
+const KNOWN_LENGTHS = new Set([4, 6, 8, 10, 13, 14, 17, 19]);
+
+/** The lowercase name if it may be one nginx handles specially, else "". */
+function knownName(b: Buffer, from: number, to: number): string {
+  if (!KNOWN_LENGTHS.has(to - from)) return '';
+  let s = '';
+  for (let i = from; i < to; i++) {
+    const c = b[i];
+    s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 32 : c);
+  }
+  return s;
 }
 
 /** ngx_atoof: digits only, not empty, fits off_t. */
@@ -203,6 +213,8 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
   let uriEnd = -1;
   let targetEnd = -1;
   let protoStart = -1;
+  /** The URI needs ngx_http_parse_complex_uri (complex_uri, quoted_uri, empty_path_in_uri). */
+  let complex = false;
   let major = 0;
   let minor = 0;
   // header line pointers
@@ -274,8 +286,7 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
       return fail(400, ERR_09, p);
     }
     head.target = latin1(data, schemaStart >= 0 ? schemaStart : uriStart, targetEnd);
-    const unparsed = latin1(data, uriStart, uriEnd);
-    if (parseComplexUri(unparsed, limits.mergeSlashes) === null) return fail(400, ERR_REQUEST, p);
+    if (complex && parseComplexUri(latin1(data, uriStart, uriEnd), limits.mergeSlashes) === null) return fail(400, ERR_REQUEST, p);
     if (hostEnd >= 0) {
       const h = validateHost(latin1(data, hostStart, hostEnd));
       if (h === null) return fail(400, 'client sent invalid host in request line', p);
@@ -304,7 +315,7 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
     const name = latin1(data, nameStart, nameEnd);
     const value = latin1(data, valueStart, valueEnd);
     head.headers.push(name, value);
-    const lname = lowerAscii(name);
+    const lname = knownName(data, nameStart, nameEnd);
     if (lname === 'host') {
       if (hostSeen) {
         return fail(400, `client sent duplicate host header: "${name}: ${value}", previous value: "${hostSeen[0]}: ${hostSeen[1]}"`, p);
@@ -483,6 +494,7 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
               break;
             case 0x3f:
               uriStart = p;
+              complex = true;
               st = RL.Uri;
               break;
             case 0x20:
@@ -518,6 +530,7 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
           }
           if (ch === 0x3f) {
             uriStart = p;
+            complex = true;
             st = RL.Uri;
             break;
           }
@@ -559,10 +572,16 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
               if (st === RL.AfterSlashInUri) {
                 // ".", "%", "/", "?", "#", "+" and the rest lead on
                 if (ch === 0x2b) break;
+                if (ch === 0x2e || ch === 0x25 || ch === 0x2f || ch === 0x23) complex = true;
                 st = ch === 0x2e || ch === 0x25 || ch === 0x2f || ch === 0x3f || ch === 0x23 ? RL.Uri : RL.CheckUri;
               } else if (st === RL.CheckUri) {
                 if (ch === 0x2f) st = RL.AfterSlashInUri;
-                else if (ch === 0x25 || ch === 0x3f || ch === 0x23) st = RL.Uri;
+                else if (ch === 0x25 || ch === 0x3f || ch === 0x23) {
+                  if (ch !== 0x3f) complex = true;
+                  st = RL.Uri;
+                }
+              } else if (ch === 0x23) {
+                complex = true;
               }
               break;
           }
@@ -838,6 +857,18 @@ const enum CH {
 
 const MAX_CHUNK = 0x7fffffffffffffffn;
 
+/** Canonical heads repeat: keep their bytes. */
+const CANONICAL = new Map<string, Buffer>();
+
+function canonical(head: string): Buffer {
+  let b = CANONICAL.get(head);
+  if (!b) {
+    b = Buffer.from(head, 'latin1');
+    if (CANONICAL.size < 256) CANONICAL.set(head, b);
+  }
+  return b;
+}
+
 /**
  * Per connection: turns the client's byte stream into what llhttp gets (canonical heads, the
  * body bytes) and queues the RequestHead of each request, in order.
@@ -876,6 +907,12 @@ export class HeadFilter {
   /** Bytes of an incomplete head are waiting. */
   get partial(): boolean {
     return this.mode === Mode.Head && this.pending.length > 0;
+  }
+
+  /** The incomplete head has its request line (for the timeout's log line). */
+  get partialLine(): boolean {
+    const lf = this.pending.indexOf(10);
+    return lf >= 0 && this.pending.subarray(0, lf).some((c) => c !== 13 && c !== 10);
   }
 
   get discarding(): boolean {
@@ -946,7 +983,7 @@ export class HeadFilter {
       if (h.expectContinue) canon += 'Expect: 100-continue\r\n';
       if (h.chunked) canon += 'Transfer-Encoding: chunked\r\n';
       else if (h.contentLength !== null) canon += `Content-Length: ${h.contentLength}\r\n`;
-      out.push(Buffer.from(canon + '\r\n', 'latin1'));
+      out.push(canonical(canon + '\r\n'));
       this.closeAfterBody = h.close;
       this.lastBufEnd = this.sim.end;
       this.lastInBuf = Math.min(received, this.sim.end);

@@ -36,19 +36,25 @@ export class Req {
   bytesSent = 0;
   bodyBytesSent = 0;
   requestLength = 0;
-  readonly start: [number, number];
   readonly startMs: number;
-  /** Upstream attempts for $upstream_* variables. */
+  /** Upstream attempts for $upstream_* variables (formatted only when a variable is read). */
   upstreamAddr: string[] | null = null;
-  upstreamStatus: string[] | null = null;
-  upstreamTime: string[] | null = null;
+  /** Status per attempt (502/504 for attempts that got no response). */
+  upstreamStatus: number[] | null = null;
+  /** Milliseconds per attempt, until the response header ($upstream_response_time). */
+  upstreamTime: number[] | null = null;
   upstreamConnectTime: string[] | null = null;
-  upstreamHeaders: string[] | null = null;
+  /** The last upstream response's header fields as received, flat [name, value, ...]. */
+  upstreamHeaders: Buffer[] | null = null;
   proxyHost = '';
   proxyPort = '';
   /** Response headers as sent, flat [name, value, ...], for $sent_http_*. */
   sentHeaders: string[] | null = null;
   internalRedirects = 0;
+  /** The raw client socket of an Upgrade request (Node hands it over on 'upgrade'). */
+  upgradeSocket: import('node:net').Socket | undefined = undefined;
+  /** Bytes the client sent after the request head, to go to the upstream once tunnelled. */
+  upgradeHead: Buffer | undefined = undefined;
   /** try_files already ran for the current location. */
   triedFiles = false;
   /** Status an error_page response is sent with (0: the page's own status). */
@@ -57,6 +63,17 @@ export class Req {
   methodOverride: string | undefined;
   errorPageDepth = 0;
   headerOnly: boolean;
+  /** The log phase ran (logRequest). */
+  logged = false;
+  /** The upstream request in flight (the proxy's attempt), told when the client goes away. */
+  upstream: { clientClosed(): void } | null = null;
+  /** Request headers nginx looks at on every request, from one pass over them (first occurrence). */
+  hostHeader: string | undefined = undefined;
+  /** How many Host headers came (nginx rejects more than one). */
+  hostCount = 0;
+  contentLength: string | undefined = undefined;
+  transferEncoding: string | undefined = undefined;
+  connection: string | undefined = undefined;
 
   constructor(
     readonly msg: IncomingMessage,
@@ -64,9 +81,28 @@ export class Req {
     readonly conn: ConnInfo,
   ) {
     this.requestUri = msg.url ?? '/';
-    this.start = process.hrtime() as [number, number];
     this.startMs = Date.now();
     this.headerOnly = msg.method === 'HEAD';
+    const raw = msg.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i];
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'host') {
+            if (this.hostCount++ === 0) this.hostHeader = raw[i + 1];
+          }
+          break;
+        case 10:
+          if (this.connection === undefined && name.toLowerCase() === 'connection') this.connection = raw[i + 1];
+          break;
+        case 14:
+          if (this.contentLength === undefined && name.toLowerCase() === 'content-length') this.contentLength = raw[i + 1];
+          break;
+        case 17:
+          if (this.transferEncoding === undefined && name.toLowerCase() === 'transfer-encoding') this.transferEncoding = raw[i + 1];
+          break;
+      }
+    }
   }
 
   get method(): string {

@@ -30,7 +30,7 @@ export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
   if (!msg.complete && msg.method !== 'GET' && msg.method !== 'HEAD') {
     // an unread request body would be parsed as the next request
   }
-  const conn = r.header('connection');
+  const conn = r.connection;
   const v11 = msg.httpVersionMajor === 1 && msg.httpVersionMinor >= 1;
   // nginx looks for the "close" / "keep-alive" tokens in the Connection header
   let keep = v11 ? !(conn !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(conn)) : conn !== undefined && /(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(conn);

@@ -239,6 +239,22 @@ export function parseComplexUri(raw: string, mergeSlashes: boolean): { uri: stri
  */
 export function normalizePath(raw: string, mergeSlashes: boolean): string | null {
   if (raw.length === 0 || raw.charCodeAt(0) !== 0x2f) return null;
+  // fast path: nothing to decode, resolve or merge ("%", "#", "?", "/.", "//"): the path is its own $uri
+  let plain = true;
+  for (let i = 0, n = raw.length; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x2f) {
+      const next = raw.charCodeAt(i + 1);
+      if (next === 0x2f || next === 0x2e) {
+        plain = false;
+        break;
+      }
+    } else if (c === 0x25 || c === 0x23 || c === 0x3f || c > 0xff) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return raw;
   const r = parseComplexUri(raw, mergeSlashes);
   return r && r.uri;
 }

@@ -46,7 +46,7 @@ export function logError(level: string, message: string, r?: Req, upstream?: str
     const request = (r.msg as { requestLine?: string }).requestLine ?? `${r.msg.method} ${r.msg.url} HTTP/${r.msg.httpVersion}`;
     if (request) line += `, request: "${request}"`;
     if (upstream) line += `, upstream: "${upstream}"`;
-    const host = r.header('host');
+    const host = r.hostHeader;
     if (host !== undefined) line += `, host: "${host}"`;
   }
   line += '\n';

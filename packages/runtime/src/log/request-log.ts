@@ -6,9 +6,11 @@ import { writeAccessLogs } from './access-log.js';
  * to the socket, so the access log line is on disk by the time the client has the response.
  */
 export function logRequest(r: Req): void {
-  const tagged = r as Req & { logged?: boolean };
-  if (tagged.logged) return;
-  tagged.logged = true;
+  if (r.logged) return;
+  r.logged = true;
+  // only an access log reads $bytes_sent (access_log off: nothing to do)
+  const targets = r.loc?.accessLogs;
+  if (!targets || targets.length === 0) return;
   // the status line, each "Name: value\r\n", and the blank line, as nginx counts $bytes_sent
   let head = 9 + 3 + 1 + (r.res.statusMessage?.length ?? 0) + 2 + 2;
   const h = r.sentHeaders;

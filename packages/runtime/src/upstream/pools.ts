@@ -28,8 +28,8 @@ export function dropHead(id: string): void {
 function substituteHead(chunk: string): string {
   const i = chunk.indexOf(MARKER);
   if (i < 0) return chunk;
-  const end = chunk.indexOf('\r\n', i + MARKER.length);
-  const id = chunk.slice(i + MARKER.length, end);
+  const from = i + MARKER.length;
+  const id = chunk.slice(from, chunk.indexOf('\r\n', from));
   const head = heads.get(id);
   if (head === undefined) return chunk;
   heads.delete(id);
@@ -60,7 +60,27 @@ function headWritingConnector(timeout: number, socketPath?: string): buildConnec
 const pools = new Map<string, Pool>();
 const groups = new Map<string, GroupState>();
 
+/** Compiled peers and groups never change: their pools and states are looked up once. */
+interface PoolEntry {
+  connectTimeout: number;
+  readTimeout: number;
+  keepalive: number;
+  pool: Pool;
+}
+let poolsByPeer = new WeakMap<UpstreamPeer, PoolEntry[]>();
+const statesByGroup = new WeakMap<UpstreamGroup, GroupState>();
+
 export function poolFor(peer: UpstreamPeer, group: UpstreamGroup, conf: ProxyConf): Pool {
+  let list = poolsByPeer.get(peer);
+  if (list) {
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i];
+      if (e.connectTimeout === conf.connectTimeout && e.readTimeout === conf.readTimeout && e.keepalive === group.keepalive) return e.pool;
+    }
+  } else {
+    list = [];
+    poolsByPeer.set(peer, list);
+  }
   const key = `${peer.name}|${conf.connectTimeout}|${conf.readTimeout}|${group.keepalive}`;
   let p = pools.get(key);
   if (!p) {
@@ -72,25 +92,34 @@ export function poolFor(peer: UpstreamPeer, group: UpstreamGroup, conf: ProxyCon
       keepAliveTimeout: group.keepalive ? group.keepaliveTimeout : 4_000,
       keepAliveMaxTimeout: group.keepalive ? group.keepaliveTimeout : 600_000,
       pipelining: 1,
-      connections: group.keepalive ? null : null,
+      connections: null,
     });
     pools.set(key, p);
   }
+  list.push({ connectTimeout: conf.connectTimeout, readTimeout: conf.readTimeout, keepalive: group.keepalive, pool: p });
   return p;
 }
 
-export function groupState(group: UpstreamGroup): GroupState {
+/**
+ * The balancer state of a group, shared by every group of the same name and servers (so a reload
+ * keeps failures). `cache`: remember it for this group object (not for groups made per request).
+ */
+export function groupState(group: UpstreamGroup, cache = true): GroupState {
+  let s = statesByGroup.get(group);
+  if (s) return s;
   const key = group.name + '|' + group.peers.map((p) => p.name).join(',') + '|' + group.backups.map((p) => p.name).join(',');
-  let s = groups.get(key);
+  s = groups.get(key);
   if (!s) {
     s = new GroupState(group);
     groups.set(key, s);
   }
+  if (cache) statesByGroup.set(group, s);
   return s;
 }
 
 export async function closePools(): Promise<void> {
   const all = [...pools.values()];
   pools.clear();
+  poolsByPeer = new WeakMap();
   await Promise.allSettled(all.map((p) => p.close()));
 }
