@@ -124,6 +124,8 @@ class Compiler {
       ignoreInvalidHeaders: parseFlag(level.args('ignore_invalid_headers')?.[0] ?? 'on') ?? true,
       underscoresInHeaders: parseFlag(level.args('underscores_in_headers')?.[0] ?? 'off') ?? false,
       largeHeaderBuffer: parseSize(level.args('large_client_header_buffers')?.[1] ?? '8k') ?? 8192,
+      largeHeaderBuffers: parseNumber(level.args('large_client_header_buffers')?.[0] ?? '4') ?? 4,
+      clientHeaderBufferSize: parseSize(level.args('client_header_buffer_size')?.[0] ?? '1k') ?? 1024,
       clientHeaderTimeout: parseTime(level.args('client_header_timeout')?.[0] ?? '60s', false) ?? 60_000,
     };
     return sc;

@@ -186,6 +186,9 @@ export interface ServerConf {
   ignoreInvalidHeaders: boolean;
   underscoresInHeaders: boolean;
   largeHeaderBuffer: number;
+  /** large_client_header_buffers' count and client_header_buffer_size (request-head limits). */
+  largeHeaderBuffers: number;
+  clientHeaderBufferSize: number;
   clientHeaderTimeout: number;
 }
 
