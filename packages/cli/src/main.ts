@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { checkConfig, isEmerg, toCrossplane, type CheckResult, type Diagnostic } from '@nxproxy/parser';
+import { checkConfig, compatibilityReport, isEmerg, toCrossplane, type CheckResult, type Diagnostic } from '@nxproxy/parser';
 import { DEFAULT_CONF, DEFAULT_ERROR_LOG, DEFAULT_PREFIX, NGINX_COMPAT, VERSION } from './defaults.js';
 import { StartupLog } from './render.js';
 
@@ -18,6 +18,7 @@ export interface CliOptions {
   conf?: string;
   errorLog?: string;
   globals?: string;
+  directives?: boolean;
 }
 
 function buildProgram(): Command {
@@ -37,6 +38,7 @@ function buildProgram(): Command {
     .option('-g <directives>', 'set global directives out of configuration file')
     .option('--json', 'with -T: print the parsed configuration as crossplane JSON')
     .option('--strict', 'treat directives nxproxy does not implement as errors')
+    .option('--directives', 'print the directive compatibility report (markdown) and exit')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stderr.write(s), writeErr: (s) => process.stderr.write(s) });
   return program;
@@ -70,6 +72,7 @@ function parseArgs(argv: string[]): CliOptions | number {
     conf: o.c,
     errorLog: o.e,
     globals: o.g,
+    directives: o.directives,
   };
 }
 
@@ -90,6 +93,10 @@ export async function main(argv: string[]): Promise<number> {
   const parsed = parseArgs(argv);
   if (typeof parsed === 'number') return parsed;
   const o = parsed;
+  if (o.directives) {
+    process.stdout.write(compatibilityReport());
+    return 0;
+  }
   if (o.version || o.verbose) {
     process.stderr.write(`nxproxy version: nxproxy/${VERSION} (nginx/${NGINX_COMPAT} compatible)\n`);
     if (o.verbose) {

@@ -25,3 +25,4 @@ export { parseIfCondition, type IfCondition } from './check/if-condition.js';
 export { scriptRefs } from './check/script.js';
 export { parseListen, parseUrlHostPort, type ListenSpec, type HostPort } from './check/listen.js';
 export { BUILTIN_VARIABLES, VARIABLE_PREFIXES } from './check/builtin-variables.js';
+export { compatibilityReport } from './report.js';
