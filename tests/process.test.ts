@@ -139,6 +139,14 @@ describe('process and signals', () => {
     expect(fs.existsSync(path.join(dir, 'logs/nxproxy.pid'))).toBe(false);
   });
 
+  it('refuses to serve plain HTTP where the configuration asks for TLS', async () => {
+    const port = await freePort();
+    const dir = prefixWith(config(port, 'x').replace(`listen 127.0.0.1:${port};`, `listen 127.0.0.1:${port} ssl;`));
+    const r = spawnSync(process.execPath, [CLI, '-p', dir + '/', '-c', 'nginx.conf'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/\[emerg\] (?:\d+#\d+: )?the "ssl" parameter of "listen" is not implemented by nxproxy .* in .*nginx\.conf:7/);
+  });
+
   it('refuses a bad config at start with nginx\'s message and exit code', async () => {
     const port = await freePort();
     const dir = prefixWith(config(port, 'x', 'listen_typo 1;'));

@@ -56,6 +56,16 @@ async function load(o: ServeOptions, log: StartupLog): Promise<{ table: RuntimeC
   if (refuse) return null;
   const hosts = await resolveHosts(result.config);
   const table = compile(result.config, { hosts, root: process.geteuid?.() === 0 });
+  // Serving plain HTTP where TLS was configured would expose what clients meant to encrypt.
+  const tls = table.sockets.find((s) => s.tlsAt);
+  if (tls) {
+    const [file, line] = [tls.tlsAt!.slice(0, tls.tlsAt!.lastIndexOf(':')), Number(tls.tlsAt!.slice(tls.tlsAt!.lastIndexOf(':') + 1))];
+    log.diagnostic(
+      { severity: 'emerg', code: 'tls', message: 'the "ssl" parameter of "listen" is not implemented by nxproxy (no TLS termination): nxproxy refuses to serve this configuration', file, line },
+      texts,
+    );
+    return null;
+  }
   return { table, result };
 }
 

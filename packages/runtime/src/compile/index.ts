@@ -87,12 +87,18 @@ class Compiler {
         this.logFormats.set(a[0], compileLogFormat(a[0], esc, text, this.vars));
       }
     }
-    const servers: { conf: ServerConf; listens: ReturnType<typeof parseListen>[] }[] = [];
+    const servers: { conf: ServerConf; listens: (ReturnType<typeof parseListen> & { at?: string })[] }[] = [];
     for (const d of httpDirs) {
       if (d.name !== 'server') continue;
       const dirs = this.expand(d.block ?? []);
       const level = new Level(httpLevel, dirs);
-      servers.push({ conf: this.server(level, dirs), listens: (level.own('listen') ?? []).map((l) => parseListen(l.args.map((a) => a.value))) });
+      servers.push({
+        conf: this.server(level, dirs),
+        listens: (level.own('listen') ?? []).map((l) => {
+          const spec = parseListen(l.args.map((a) => a.value));
+          return 'error' in spec ? spec : { ...spec, at: `${l.file}:${l.termLine}` };
+        }),
+      });
     }
     const pid = mainLevel.args('pid')?.[0];
     const errorLog = mainLevel.args('error_log');
@@ -323,20 +329,22 @@ class Compiler {
     return { kind, seconds: sign * (parseTime(v, true) ?? 0) };
   }
 
-  sockets(servers: { conf: ServerConf; listens: ReturnType<typeof parseListen>[] }[]): SocketConf[] {
+  sockets(servers: { conf: ServerConf; listens: (ReturnType<typeof parseListen> & { at?: string })[] }[]): SocketConf[] {
     const byKey = new Map<string, SocketConf>();
     const defaults = new Set<string>();
     for (const s of servers) {
       const listens = s.listens.length
         ? s.listens
         : [parseListen([this.opts.root === false ? '8000' : '80'])];
-      for (const l of listens) {
+      for (const l of listens as (ReturnType<typeof parseListen> & { at?: string })[]) {
         if ('error' in l) continue;
         let sock = byKey.get(l.addr);
         if (!sock) {
           sock = { key: l.addr, host: l.host, port: l.port, unix: l.unix, defaultServer: s.conf, exact: new Map(), headWildcards: [], tailWildcards: [], regexes: [] };
           byKey.set(l.addr, sock);
         }
+        // TLS is not terminated here: remember where it was asked for, so serving can refuse it
+        if (l.params.includes('ssl') && !sock.tlsAt) sock.tlsAt = l.at;
         if (l.defaultServer && !defaults.has(l.addr)) {
           sock.defaultServer = s.conf;
           defaults.add(l.addr);

@@ -194,6 +194,8 @@ export interface ServerConf {
 
 export interface SocketConf {
   key: string;
+  /** file:line of a `listen ... ssl` on this socket (nxproxy does not terminate TLS). */
+  tlsAt?: string;
   host: string;
   port: number;
   unix?: string;
