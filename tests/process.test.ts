@@ -141,7 +141,9 @@ describe('process and signals', () => {
 
   it('refuses to serve plain HTTP where the configuration asks for TLS', async () => {
     const port = await freePort();
-    const dir = prefixWith(config(port, 'x').replace(`listen 127.0.0.1:${port};`, `listen 127.0.0.1:${port} ssl;`));
+    const tls = `listen 127.0.0.1:${port} ssl; ssl_certificate test.crt; ssl_certificate_key test.key;`;
+    const dir = prefixWith(config(port, 'x').replace(`listen 127.0.0.1:${port};`, tls));
+    for (const f of ['test.crt', 'test.key']) fs.copyFileSync(path.join(root, 'fixtures/broken/101-valid-ssl-server/certs', f), path.join(dir, f));
     const r = spawnSync(process.execPath, [CLI, '-p', dir + '/', '-c', 'nginx.conf'], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/\[emerg\] (?:\d+#\d+: )?the "ssl" parameter of "listen" is not implemented by nxproxy .* in .*nginx\.conf:7/);
