@@ -28,11 +28,17 @@ interface ConnState extends ConnInfo {
   /** The listen address of this connection in `table` (looked up once per routing table). */
   table?: RuntimeConfig;
   sock?: SocketConf;
+  /** Once upgraded to a tunnel, what the client sends goes here instead of to the HTTP parser. */
+  tunnel?: (chunk: Buffer) => void;
 }
 
 type NxResponse = http.ServerResponse & { nxReq?: Req };
 
-/** The log phase when the response is complete (the proxy and small bodies log earlier). */
+/**
+ * The log phase once the response's last bytes are handed to the socket, for the paths that do
+ * not log first themselves ('prefinish': 'finish' already has Node's own listener, and a second
+ * one makes every response's emit copy the listener list).
+ */
 function onResponseFinish(this: NxResponse): void {
   logRequest(this.nxReq!);
 }
@@ -49,6 +55,13 @@ function onResponseClose(this: NxResponse): void {
 type NxSocket = Socket & { nx?: ConnState; _handle?: { _consumed?: boolean } | null; _httpMessage?: { _headerSent?: boolean } | null };
 
 /** nginx's answer when llhttp rejects what the head filter let through (a malformed chunked body). */
+/** The client asked to switch protocols (the head filter may have kept Upgrade from llhttp). */
+function hasUpgrade(msg: http.IncomingMessage): boolean {
+  const raw = msg.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 7 && raw[i].toLowerCase() === 'upgrade') return true;
+  return false;
+}
+
 function rawError(socket: NxSocket, code: number): void {
   if (socket._httpMessage?._headerSent) {
     socket.destroy();
@@ -77,6 +90,10 @@ function interpose(socket: NxSocket, c: ConnState, headerTimeout: () => number):
   if (socket._handle) socket._handle._consumed = true;
   const push = socket.push.bind(socket);
   socket.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+    if (c.tunnel && Buffer.isBuffer(chunk)) {
+      c.tunnel(chunk);
+      return true;
+    }
     if (chunk === null || chunk === undefined || !Buffer.isBuffer(chunk)) return push(chunk, encoding);
     const out = c.filter.feed(chunk);
     armHeaderTimer();
@@ -178,6 +195,15 @@ function applyHead(msg: http.IncomingMessage, h: RequestHead): void {
   (msg as http.IncomingMessage & { requestLine?: string }).requestLine = h.requestLine;
 }
 
+/** The listen address a connection belongs to in a routing table (looked up once per table). */
+function listenConf(c: ConnState, table: RuntimeConfig, key: string): SocketConf | undefined {
+  if (c.table !== table) {
+    c.table = table;
+    c.sock = socketFor(table, key, c.serverAddr, c.serverPort);
+  }
+  return c.sock;
+}
+
 /** One listening socket: every server{} block that listens on it shares it. */
 export function createListener(ref: TableRef, key: string): http.Server {
   const server = http.createServer({
@@ -203,7 +229,7 @@ export function createListener(ref: TableRef, key: string): http.Server {
       filter: undefined as unknown as HeadFilter,
     };
     // the listen socket's default server gives the limits until Host picks a server
-    const conf = () => socketFor(ref.current, key, c.serverAddr, c.serverPort);
+    const conf = () => listenConf(c, ref.current, key);
     c.filter = new HeadFilter(
       () => limitsOf((conf() ?? ref.current.sockets[0]).defaultServer),
       (host) => {
@@ -219,11 +245,7 @@ export function createListener(ref: TableRef, key: string): http.Server {
     const conn = socket.nx!;
     conn.requests++;
     const table = ref.current;
-    if (conn.table !== table) {
-      conn.table = table;
-      conn.sock = socketFor(table, key, conn.serverAddr, conn.serverPort);
-    }
-    const sock = conn.sock;
+    const sock = listenConf(conn, table, key);
     const head = conn.filter.queue.shift();
     if (head) {
       applyHead(msg, head);
@@ -234,7 +256,11 @@ export function createListener(ref: TableRef, key: string): http.Server {
     if (head?.http09) r.headerOnly = false;
     r.requestLength = head ? head.length : estimateRequestLength(msg);
     (res as NxResponse).nxReq = r;
-    res.on('finish', onResponseFinish);
+    if (msg.headers.upgrade !== undefined || hasUpgrade(msg)) {
+      r.upgradeSocket = socket;
+      r.divert = (fn) => (conn.tunnel = fn);
+    }
+    res.on('prefinish', onResponseFinish);
     res.on('close', onResponseClose);
     if (!sock) {
       res.destroy();

@@ -10,6 +10,7 @@ import { logRequest } from '../log/request-log.js';
 import type { Req } from './request.js';
 import { writeHead, type Head } from './respond.js';
 import { escapeUri } from './uri.js';
+import { tunnel, upgradeWanted } from './upgrade.js';
 
 
 interface Target {
@@ -249,9 +250,15 @@ function lengthValue(b: Buffer): number {
 }
 
 function noteAttempt(r: Req, addr: string, status: number, ms: number): void {
-  (r.upstreamAddr ??= []).push(addr);
-  (r.upstreamStatus ??= []).push(status);
-  (r.upstreamTime ??= []).push(ms);
+  if (r.upstreamAddr === null || r.upstreamStatus === null || r.upstreamTime === null) {
+    r.upstreamAddr = [addr];
+    r.upstreamStatus = [status];
+    r.upstreamTime = [ms];
+    return;
+  }
+  r.upstreamAddr.push(addr);
+  r.upstreamStatus.push(status);
+  r.upstreamTime.push(ms);
 }
 
 /** Never added to: the peers tried before a request's first attempt. */
@@ -262,7 +269,8 @@ class Forward {
   /** Peers of earlier attempts (null until a retry). */
   tried: Set<PeerState> | null = null;
   attempts = 0;
-  readonly started = Date.now();
+  /** When the first attempt started (proxy_next_upstream_timeout). */
+  started = 0;
   /** ip_hash / hash keep their position across this request's retries. */
   readonly pickCtx: PickContext;
 
@@ -300,6 +308,7 @@ class Forward {
   attempt(): void {
     const r = this.r;
     const now = Date.now();
+    if (this.attempts === 0) this.started = now;
     const peer = this.state.pick(this.tried ?? NONE_TRIED, now, this.pickCtx);
     if (!peer) {
       logError('error', `no live upstreams while connecting to upstream`, r);
@@ -309,9 +318,10 @@ class Forward {
     this.attempts++;
     peer.conns++;
     const a = new Attempt(this, peer, now, registerHead(this.head));
-    const headers: string[] = ['x-nxproxy-head', a.headId];
+    const headers: string[] = ['x-nxproxy-head', String(a.headId)];
     // undici keeps the connection unless told "close"; nxproxy's head replaces what it writes
-    if (!this.keep) headers.push('connection', 'close');
+    const upgrade = upgradeWanted(r, this.conf);
+    if (!this.keep && !upgrade) headers.push('connection', 'close');
     if (this.clientLength !== null) headers.push('content-length', String(this.clientLength));
     const pool = poolFor(peer.peer, this.t.group, this.conf);
     r.upstream = a;
@@ -324,6 +334,8 @@ class Forward {
           method: this.method,
           headers,
           body: body === 'stream' ? r.msg : body && body.length ? body : undefined,
+          // a 101 then hands over the upstream socket (onUpgrade); other answers flow as usual
+          upgrade,
         },
         a as unknown as Dispatcher.DispatchHandler,
       );
@@ -355,7 +367,7 @@ class Attempt {
     readonly f: Forward,
     readonly peer: PeerState,
     readonly t0: number,
-    readonly headId: string,
+    readonly headId: number,
   ) {}
 
   upstreamName(): string {
@@ -378,6 +390,14 @@ class Attempt {
 
   onConnect(abort: (e?: Error) => void): void {
     this.abortUpstream = abort;
+  }
+
+  /** The upstream switched protocols: relay its 101 and join the sockets. */
+  onUpgrade(statusCode: number, raw: Buffer[], socket: import('node:net').Socket): void {
+    const f = this.f;
+    noteAttempt(f.r, this.peer.peer.name, statusCode, Date.now() - this.t0);
+    this.done(false);
+    tunnel(f.r, f.conf, raw, socket);
   }
 
   onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText?: string): boolean {
@@ -447,7 +467,10 @@ class Attempt {
     }
     const bodyless = r.headerOnly || statusCode === 204 || statusCode === 304;
     writeHead(r, head, !bodyless);
-    if (bodyless) r.res.end();
+    if (bodyless) {
+      logRequest(r);
+      r.res.end();
+    }
     this.resumeUpstream = resume;
     this.remaining = head.contentLength ?? (chunked ? Infinity : -1);
     return true;

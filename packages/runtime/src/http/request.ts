@@ -55,6 +55,8 @@ export class Req {
   upgradeSocket: import('node:net').Socket | undefined = undefined;
   /** Bytes the client sent after the request head, to go to the upstream once tunnelled. */
   upgradeHead: Buffer | undefined = undefined;
+  /** Sends what the client writes from now on to `fn`, past the HTTP parser (tunnels). */
+  divert: ((fn: (chunk: Buffer) => void) => void) | undefined = undefined;
   /** try_files already ran for the current location. */
   triedFiles = false;
   /** Status an error_page response is sent with (0: the page's own status). */

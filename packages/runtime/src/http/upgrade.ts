@@ -45,24 +45,33 @@ export function tunnel(r: Req, conf: ProxyConf, raw: Buffer[], upstream: Socket)
   client.write(head + '\r\n', 'latin1');
   if (r.upgradeHead && r.upgradeHead.length) upstream.write(r.upgradeHead);
   logRequest(r);
-  const idle = Math.max(conf.readTimeout, conf.sendTimeout);
+  let closed = false;
   const close = () => {
+    if (closed) return;
+    closed = true;
     client.destroy();
     upstream.destroy();
   };
-  for (const [from, to] of [
-    [upstream, client],
-    [client, upstream],
-  ] as const) {
-    from.setTimeout(idle, () => {
-      logError('error', 'upstream timed out (110: Connection timed out) while proxying upgraded connection', r);
-      close();
-    });
-    from.on('error', close);
-    from.on('close', close);
-    from.on('end', () => to.end());
-    from.pipe(to, { end: false });
+  // what the client sends bypasses the HTTP parser from now on
+  r.divert!((chunk) => {
+    client.setTimeout(conf.sendTimeout);
+    if (!upstream.write(chunk)) client.pause();
+  });
+  upstream.on('drain', () => client.resume());
+  upstream.on('data', (chunk: Buffer) => {
+    if (!client.write(chunk)) upstream.pause();
+  });
+  client.on('drain', () => upstream.resume());
+  // proxy_read_timeout: the upstream idle; proxy_send_timeout: the client idle
+  upstream.setTimeout(conf.readTimeout, () => {
+    logError('error', 'upstream timed out (110: Connection timed out) while proxying upgraded connection', r);
+    close();
+  });
+  client.setTimeout(conf.sendTimeout, close);
+  for (const s of [client, upstream]) {
+    s.on('error', close);
+    s.on('close', close);
+    s.on('end', close);
   }
-  client.resume();
   upstream.resume();
 }

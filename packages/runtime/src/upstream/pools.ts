@@ -11,28 +11,32 @@ import { GroupState } from './balancer.js';
  * a marker header, and the socket's write swaps undici's head for the one nxproxy built.
  */
 const MARKER = '\r\nx-nxproxy-head: ';
-const heads = new Map<string, string>();
-let headSeq = 0;
+/** Heads by slot; a request's slot is its marker value until the attempt is done (then reused). */
+const heads: (string | undefined)[] = [];
+const freeSlots: number[] = [];
 
 /** Registers the exact head (request line and header lines, without the final blank line). */
-export function registerHead(head: string): string {
-  const id = (++headSeq).toString(36);
-  heads.set(id, head);
-  return id;
+export function registerHead(head: string): number {
+  const slot = freeSlots.length ? freeSlots.pop()! : heads.length;
+  heads[slot] = head;
+  return slot;
 }
 
-export function dropHead(id: string): void {
-  heads.delete(id);
+/** The attempt is over (its head was written or never will be): the slot may be reused. */
+export function dropHead(slot: number): void {
+  if (heads[slot] === undefined) return;
+  heads[slot] = undefined;
+  freeSlots.push(slot);
 }
 
 function substituteHead(chunk: string): string {
   const i = chunk.indexOf(MARKER);
   if (i < 0) return chunk;
-  const from = i + MARKER.length;
-  const id = chunk.slice(from, chunk.indexOf('\r\n', from));
-  const head = heads.get(id);
+  let slot = 0;
+  let k = i + MARKER.length;
+  for (let c = chunk.charCodeAt(k); c >= 0x30 && c <= 0x39; c = chunk.charCodeAt(++k)) slot = slot * 10 + (c - 0x30);
+  const head = heads[slot];
   if (head === undefined) return chunk;
-  heads.delete(id);
   // undici leaves the blank line to the first chunk of a chunked body
   return chunk.endsWith('transfer-encoding: chunked\r\n') ? head : head + '\r\n';
 }
@@ -44,9 +48,8 @@ function headWritingConnector(timeout: number, socketPath?: string): buildConnec
       if (socket) {
         const s = socket as Socket;
         const write = s.write;
-        s.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
-          const c = typeof chunk === 'string' ? substituteHead(chunk) : chunk;
-          return (write as (...a: unknown[]) => boolean).call(this, c, ...rest);
+        s.write = function (this: Socket, chunk: unknown, encoding?: unknown, cb?: unknown) {
+          return (write as (...a: unknown[]) => boolean).call(this, typeof chunk === 'string' ? substituteHead(chunk) : chunk, encoding, cb);
         } as typeof s.write;
       }
       callback(err as Error, socket as never);
