@@ -390,7 +390,10 @@ describe.skipIf(!NGINX)('upstream faults: nxproxy vs nginx', () => {
       for (let i = 1; i <= 3; i++) await compare('GET', `${loc}${i}`, ok);
       // each request: the reused connection fails, then a new one answers
       expect(backendSeq(ngx, name)).toBe('reused new reused new reused new');
-      expect(backendSeq(nx, name)).toBe(backendSeq(ngx, name));
+      // nxproxy's retry also goes out on a new connection, but that one is not kept afterwards
+      // (undici's pool decides which connection a request reuses), so its next request may open
+      // a new connection instead of failing on a reused one: every failure is retried once, anew.
+      expect(backendSeq(nx, name)).toMatch(/^(reused new |new )*(reused new|new)$/);
     });
 
     it(`keep-alive connection closed (${what}) as it is reused: POST is not retried, 502`, async () => {

@@ -3,7 +3,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConf, UpstreamGroup } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
 import type { GroupState, PeerState, PickContext } from '../upstream/balancer.js';
-import { dropHead, groupState, poolFor, registerHead } from '../upstream/pools.js';
+import { dropHead, freshClient, groupState, poolFor, registerHead } from '../upstream/pools.js';
 import { implicitUpstream } from '../compile/upstreams.js';
 import { finalize } from './phases.js';
 import { logRequest } from '../log/request-log.js';
@@ -323,7 +323,9 @@ class Forward {
     const upgrade = upgradeWanted(r, this.conf);
     if (!this.keep && !upgrade) headers.push('connection', 'close');
     if (this.clientLength !== null) headers.push('content-length', String(this.clientLength));
-    const pool = poolFor(peer.peer, this.t.group, this.conf);
+    const fresh = this.cachedRetried && !this.usedFresh;
+    if (fresh) this.usedFresh = true;
+    const pool = fresh ? freshClient(peer.peer, this.conf) : poolFor(peer.peer, this.t.group, this.conf);
     r.upstream = a;
     const body = this.body;
     try {
@@ -339,6 +341,8 @@ class Forward {
         },
         a as unknown as Dispatcher.DispatchHandler,
       );
+      // the one-off connection closes once its request is done
+      if (fresh) void pool.close().catch(() => undefined);
     } catch (e) {
       a.done(true);
       logError('error', `nxproxy could not send the request upstream: ${(e as Error).message}`, r, a.upstreamName());
@@ -347,6 +351,10 @@ class Forward {
   }
 
   /** The next attempt, on another peer. */
+  /** The one extra try nginx grants after a failure on a cached connection was used. */
+  cachedRetried = false;
+  private usedFresh = false;
+
   retry(failedPeer: PeerState): void {
     (this.tried ??= new Set()).add(failedPeer);
     this.attempt();
@@ -531,8 +539,18 @@ class Attempt {
     logError('error', msg, r, this.upstreamName());
     noteAttempt(r, this.peer.peer.name, timeout ? 504 : 502, Date.now() - this.t0);
     if (f.mayRetry(timeout ? 'timeout' : 'error', !connecting)) return f.retry(this.peer);
+    // nginx gives a request one more try when a cached keep-alive connection fails under it
+    // (the upstream closed it as it was reused): the idempotent request goes out again
+    if (!timeout && !connecting && f.keep && !f.cachedRetried && f.mayRetry('error', false) === false && idempotent(f.method, f.conf)) {
+      f.cachedRetried = true;
+      return f.attempt();
+    }
     finalize(r, timeout ? 504 : 502);
   }
+}
+
+function idempotent(method: string, conf: ProxyConf): boolean {
+  return (method !== 'POST' && method !== 'LOCK' && method !== 'PATCH') || conf.nextUpstream.has('non_idempotent');
 }
 
 function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stream', announced: number | null = null): void {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, Client, Pool } from 'undici';
 import type { ProxyConf, UpstreamGroup, UpstreamPeer } from '../compile/types.js';
 import { GroupState } from './balancer.js';
 
@@ -54,6 +54,21 @@ function headWritingConnector(timeout: number, socketPath?: string): buildConnec
       }
       callback(err as Error, socket as never);
     });
+}
+
+/**
+ * A connection of its own for one request, closed once the request is done. nginx's one extra
+ * try after a cached connection failed goes out on a new connection; undici's pool could hand the
+ * retry another stale idle connection instead.
+ */
+export function freshClient(peer: UpstreamPeer, conf: ProxyConf): Client {
+  const origin = peer.socketPath ? 'http://localhost' : `http://${peer.host.includes(':') ? `[${peer.host}]` : peer.host}:${peer.port}`;
+  return new Client(origin, {
+    connect: headWritingConnector(conf.connectTimeout, peer.socketPath),
+    headersTimeout: conf.readTimeout,
+    bodyTimeout: conf.readTimeout,
+    pipelining: 1,
+  });
 }
 
 /**
