@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, httpGet } from './support/net.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
@@ -21,26 +22,7 @@ const children: ChildProcess[] = [];
 const backends: http.Server[] = [];
 let proxies: { nginx: number; nxproxy: number };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-function get(port: number, p: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(body));
-      })
-      .on('error', reject);
-  });
-}
+const get = async (port: number, p: string): Promise<string> => (await httpGet(port, p)).body;
 
 async function waitForFile(f: string): Promise<void> {
   for (let i = 0; i < 400 && !fs.existsSync(f); i++) await new Promise((r) => setTimeout(r, 25));

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { freePort } from './support/net.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
@@ -22,15 +23,6 @@ let backend: WebSocketServer;
 let backendPort = 0;
 const serverClosed: number[] = [];
 const ports: Record<string, number> = {};
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const conf = (port: number, prefix: string) => `
 daemon off; master_process off; worker_processes 1;

@@ -33,8 +33,8 @@ function headerName(suffix: string): string {
   return suffix.replace(/_/g, '-').toLowerCase();
 }
 
-function argValue(args: string, name: string): string | undefined {
-  // ngx_http_arg: first NAME= parameter, name compared case-insensitively
+/** ngx_http_arg: the raw (undecoded) value of the first NAME= argument, name compared case-insensitively. */
+export function argValue(args: string, name: string): string | undefined {
   const lname = name.toLowerCase();
   let i = 0;
   while (i <= args.length) {

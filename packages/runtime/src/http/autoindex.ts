@@ -4,6 +4,7 @@ import { logRequest } from '../log/request-log.js';
 import { formatHttpDate } from './error-pages.js';
 import { finalize } from './phases.js';
 import type { Req } from './request.js';
+import { argValue } from '../compile/variables.js';
 import { writeHead } from './respond.js';
 
 /** NGX_HTTP_AUTOINDEX_NAME_LEN: the width of the HTML listing's name column. */
@@ -49,22 +50,6 @@ interface Entry {
   /** Seconds since the epoch. */
   mtime: number;
   size: number;
-}
-
-/** ngx_http_arg: the raw (undecoded) value of the first NAME= argument. */
-function argValue(args: string, name: string): string | undefined {
-  const lname = name.toLowerCase();
-  let i = 0;
-  while (i <= args.length) {
-    let amp = args.indexOf('&', i);
-    if (amp < 0) amp = args.length;
-    const eq = args.indexOf('=', i);
-    if (eq >= 0 && eq < amp && eq - i === lname.length && args.slice(i, eq).toLowerCase() === lname) {
-      return args.slice(eq + 1, amp);
-    }
-    i = amp + 1;
-  }
-  return undefined;
 }
 
 /** ngx_utf8_decode: the code point at p, or > 0x10ffff for an invalid/incomplete sequence; advances. */
