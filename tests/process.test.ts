@@ -111,6 +111,24 @@ describe('process and signals', () => {
     expect(fs.existsSync(path.join(dir, 'logs/nxproxy.pid'))).toBe(false);
   });
 
+  it('closes idle client connections after keepalive_timeout', async () => {
+    const port = await freePort();
+    const dir = prefixWith(config(port, 'ka').replace('access_log logs/access.log;', 'access_log logs/access.log; keepalive_timeout 1;'));
+    const child = start(dir);
+    await waitFor(() => fs.existsSync(path.join(dir, 'logs/nxproxy.pid')));
+    const net = await import('node:net');
+    const t0 = Date.now();
+    const closedAfter = await new Promise<number>((resolve) => {
+      const c = net.connect(port, '127.0.0.1', () => c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      c.on('data', () => undefined);
+      c.on('close', () => resolve(Date.now() - t0));
+    });
+    expect(closedAfter).toBeGreaterThanOrEqual(900);
+    expect(closedAfter).toBeLessThan(4000);
+    child.kill('SIGTERM');
+    await waitFor(() => child.exitCode !== null || child.signalCode !== null);
+  });
+
   it('refuses to serve plain HTTP where the configuration asks for TLS', async () => {
     const port = await freePort();
     const tls = `listen 127.0.0.1:${port} ssl; ssl_certificate test.crt; ssl_certificate_key test.key;`;

@@ -6,6 +6,7 @@ import {
   closeAccessLogs,
   closePools,
   compile,
+  applyKeepalive,
   bindPlan,
   listenAll,
   logError,
@@ -188,6 +189,10 @@ export async function serve(o: ServeOptions): Promise<number> {
         for (const [k, v] of one) servers.set(k, v);
       }
       void added;
+      for (const s of plan) {
+        const srv = servers.get(s.key);
+        if (srv) applyKeepalive(srv, s);
+      }
       for (const k of oldKeys) {
         if (!plan.some((s) => s.key === k)) {
           servers.get(k)?.close();

@@ -324,11 +324,23 @@ function estimateRequestLength(msg: http.IncomingMessage): number {
 }
 
 
+/**
+ * keepalive_timeout and keepalive_requests of the socket's default server: how long an idle
+ * client connection stays open and how many requests it may carry (the last one gets
+ * "Connection: close", see respond.ts). Called again after a reload.
+ */
+export function applyKeepalive(srv: http.Server, sock: SocketConf): void {
+  const conf = sock.defaultServer.conf;
+  srv.keepAliveTimeout = conf.keepaliveTimeout;
+  srv.maxRequestsPerSocket = 0;
+}
+
 /** Binds every socket of the table; resolves once all listen. */
 export async function listenAll(ref: TableRef): Promise<Map<string, http.Server>> {
   const servers = new Map<string, http.Server>();
   for (const s of bindPlan(ref.current)) {
     const srv = createListener(ref, s.key);
+    applyKeepalive(srv, s);
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       if (s.unix) {
