@@ -216,7 +216,10 @@ export async function serve(o: ServeOptions): Promise<number> {
   });
   // the pid file appears only once every listener is bound and every signal handler is in place
   try {
-    fs.writeFileSync(pidFile, `${process.pid}\n`);
+    // atomically: a harness polling for the file never reads it empty
+    const tmp = `${pidFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${process.pid}\n`);
+    fs.renameSync(tmp, pidFile);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(`nxproxy: [emerg] open() "${pidFile}" failed (${Math.abs(err.errno ?? 2)}: ${err.code})\n`);
