@@ -56,7 +56,13 @@ class Compiler {
     readonly config: LoadedConfig,
     readonly opts: CompileOptions,
   ) {
-    this.proxyCtx = { vars: this.vars, upstreams: this.upstreams, implicit: this.implicit, hosts: opts.hosts ?? new Map() };
+    this.proxyCtx = {
+      vars: this.vars,
+      prefixed: (p) => this.prefixed(p),
+      upstreams: this.upstreams,
+      implicit: this.implicit,
+      hosts: opts.hosts ?? new Map(),
+    };
     this.logFormats.set('combined', compileLogFormat('combined', 'default', COMBINED, this.vars));
   }
 

@@ -1,4 +1,4 @@
-import { parseFlag, parseNumber, parseTime, type Directive } from '@nxproxy/parser';
+import { parseFlag, parseNumber, parseOffset, parseSize, parseTime, type Directive } from '@nxproxy/parser';
 import type { Level } from './level.js';
 import { compileRegex } from './regex.js';
 import type { HeaderSetting, ProxyConf, UpstreamGroup } from './types.js';
@@ -22,6 +22,8 @@ const DEFAULT_HIDE = ['date', 'server', 'x-pad', 'x-accel-expires', 'x-accel-red
 
 export interface ProxyCompileContext {
   vars: Variables;
+  /** A path from the config made absolute against the prefix. */
+  prefixed: (p: string) => string;
   upstreams: Map<string, UpstreamGroup>;
   implicit: Map<string, UpstreamGroup>;
   hosts: HostTable;
@@ -65,6 +67,12 @@ export function compileProxy(
     nextUpstreamTries: parseNumber(level.args('proxy_next_upstream_tries')?.[0] ?? '0') ?? 0,
     nextUpstreamTimeout: msec(level, 'proxy_next_upstream_timeout', 0),
     buffering: flag(level, 'proxy_buffering', true),
+    bufferBytes: (() => {
+      const b = level.args('proxy_buffers');
+      return b ? (parseNumber(b[0]) ?? 8) * (parseSize(b[1]) ?? 4096) : 8 * 4096;
+    })(),
+    maxTempFileSize: parseOffset(level.args('proxy_max_temp_file_size')?.[0] ?? '1024m') ?? 1073741824,
+    tempPath: ctx.prefixed(level.args('proxy_temp_path')?.[0] ?? 'proxy_temp'),
     requestBuffering: flag(level, 'proxy_request_buffering', true),
     ignoreClientAbort: flag(level, 'proxy_ignore_client_abort', false),
     upstreams: ctx.upstreams,

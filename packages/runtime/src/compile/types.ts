@@ -58,6 +58,12 @@ export interface ProxyConf {
   nextUpstreamTries: number;
   nextUpstreamTimeout: number;
   buffering: boolean;
+  /** proxy_buffers (count × size): what waits in memory for a slow client. */
+  bufferBytes: number;
+  /** proxy_max_temp_file_size: what may wait in a temp file beyond that (0: nothing). */
+  maxTempFileSize: number;
+  /** proxy_temp_path. */
+  tempPath: string;
   requestBuffering: boolean;
   ignoreClientAbort: boolean;
   setBody?: Script;

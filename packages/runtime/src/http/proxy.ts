@@ -11,6 +11,7 @@ import type { Req } from './request.js';
 import { writeHead, type Head } from './respond.js';
 import { escapeUri } from './uri.js';
 import { tunnel, upgradeWanted } from './upgrade.js';
+import { Spool } from './spool.js';
 
 
 interface Target {
@@ -365,6 +366,8 @@ class Forward {
 class Attempt {
   abortUpstream: ((e?: Error) => void) | null = null;
   resumeUpstream: (() => void) | null = null;
+  /** proxy_buffering on: the body waits here for a slow client instead of holding the upstream. */
+  spool: Spool | null = null;
   responded = false;
   intercepted = false;
   finished = false;
@@ -478,6 +481,11 @@ class Attempt {
     if (bodyless) {
       logRequest(r);
       r.res.end();
+    } else if (wantsSpool(conf.buffering, accelBuffering(raw))) {
+      this.spool = new Spool(r.res, conf.bufferBytes, conf.maxTempFileSize, conf.tempPath, () => {
+        logRequest(r);
+        r.res.end();
+      });
     }
     this.resumeUpstream = resume;
     this.remaining = head.contentLength ?? (chunked ? Infinity : -1);
@@ -488,6 +496,12 @@ class Attempt {
     const r = this.f.r;
     if (r.headerOnly) return true;
     r.bodyBytesSent += chunk.length;
+    if (this.spool) {
+      if (this.remaining > 0) this.remaining -= chunk.length;
+      if (this.spool.write(chunk, () => this.resumeUpstream?.())) return true;
+      // never pause undici on a body's last bytes (see below)
+      return this.remaining <= 0;
+    }
     if (this.remaining > 0) {
       this.remaining -= chunk.length;
       if (this.remaining === 0 && !r.res.writableEnded) {
@@ -509,6 +523,10 @@ class Attempt {
   onComplete(): void {
     this.done(false);
     const r = this.f.r;
+    if (this.spool) {
+      this.spool.end();
+      return;
+    }
     if (!r.res.writableEnded) {
       logRequest(r);
       r.res.end();
@@ -547,6 +565,20 @@ class Attempt {
     }
     finalize(r, timeout ? 504 : 502);
   }
+}
+
+/** X-Accel-Buffering from the upstream (yes|no) overrides proxy_buffering, as in nginx. */
+function accelBuffering(raw: Buffer[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 17 && raw[i].toString('latin1').toLowerCase() === 'x-accel-buffering') {
+      return raw[i + 1].toString('latin1').trim().toLowerCase();
+    }
+  }
+  return undefined;
+}
+
+function wantsSpool(buffering: boolean, accel: string | undefined): boolean {
+  return accel === 'yes' || (buffering && accel !== 'no');
 }
 
 function idempotent(method: string, conf: ProxyConf): boolean {
