@@ -111,6 +111,8 @@ export function poolFor(peer: UpstreamPeer, group: UpstreamGroup, conf: ProxyCon
       keepAliveMaxTimeout: group.keepalive ? group.keepaliveTimeout : 600_000,
       pipelining: 1,
       connections: null,
+      // keepalive_requests: a kept connection is closed after this many requests
+      maxRequestsPerClient: group.keepalive ? group.keepaliveRequests : undefined,
     });
     pools.set(key, p);
   }
