@@ -181,14 +181,12 @@ export async function serve(o: ServeOptions): Promise<number> {
     const oldKeys = new Set(servers.keys());
     ref.current = next.table;
     try {
-      const added = new TableRef(next.table);
       const plan = bindPlan(next.table);
       for (const s of plan) {
         if (oldKeys.has(s.key)) continue;
         const one = await listenAll(new TableRef({ ...next.table, sockets: [s] }));
         for (const [k, v] of one) servers.set(k, v);
       }
-      void added;
       for (const s of plan) {
         const srv = servers.get(s.key);
         if (srv) applyKeepalive(srv, s);

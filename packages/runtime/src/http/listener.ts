@@ -311,10 +311,6 @@ export function createListener(ref: TableRef, key: string): http.Server {
   return server;
 }
 
-function findSocket(table: RuntimeConfig, key: string): SocketConf | undefined {
-  for (const s of table.sockets) if (s.key === key) return s;
-  return undefined;
-}
 
 function estimateRequestLength(msg: http.IncomingMessage): number {
   let n = (msg.method?.length ?? 0) + (msg.url?.length ?? 0) + 12;
