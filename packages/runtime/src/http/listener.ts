@@ -327,7 +327,8 @@ function estimateRequestLength(msg: http.IncomingMessage): number {
  */
 export function applyKeepalive(srv: http.Server, sock: SocketConf): void {
   const conf = sock.defaultServer.conf;
-  srv.keepAliveTimeout = conf.keepaliveTimeout;
+  // Node keeps an idle connection open for keepAliveTimeout plus one second of its own
+  srv.keepAliveTimeout = Math.max(1, conf.keepaliveTimeout - 1000);
   srv.maxRequestsPerSocket = 0;
 }
 

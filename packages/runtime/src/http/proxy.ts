@@ -78,22 +78,45 @@ function isInvalidHeaderName(name: string, underscores: boolean): boolean {
   return false;
 }
 
+/**
+ * Reads the whole request body (proxy_request_buffering on): 413 past client_max_body_size,
+ * 408 when client_body_timeout passes between two reads.
+ */
 function readBody(r: Req): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const max = r.loc.clientMaxBodySize;
+    const timeout = r.loc.clientBodyTimeout;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        r.msg.removeAllListeners('data');
+        logError('info', 'client timed out (110: Connection timed out) while reading client request body', r);
+        reject(Object.assign(new Error('body timeout'), { status: 408, close: true }));
+      }, timeout);
+    };
+    if (timeout > 0) arm();
     r.msg.on('data', (c: Buffer) => {
       size += c.length;
       if (max && size > max) {
+        if (timer) clearTimeout(timer);
         r.msg.removeAllListeners('data');
         reject(Object.assign(new Error('too large'), { status: 413 }));
         return;
       }
       chunks.push(c);
+      if (timeout > 0) arm();
     });
-    r.msg.on('end', () => resolve(size ? Buffer.concat(chunks, size) : null));
-    r.msg.on('error', reject);
+    r.msg.on('end', () => {
+      if (timer) clearTimeout(timer);
+      resolve(size ? Buffer.concat(chunks, size) : null);
+    });
+    r.msg.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
@@ -115,7 +138,13 @@ export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void
   const buffered = () =>
     readBody(r).then(
       (body) => forward(r, conf, t, body ?? Buffer.alloc(0)),
-      (e: { status?: number }) => finalize(r, e.status ?? 400),
+      (e: { status?: number; close?: boolean }) => {
+        if (!e.close) return finalize(r, e.status ?? 400);
+        // nginx logs the 408 and closes the connection without an answer
+        r.status = 408;
+        logRequest(r);
+        r.res.destroy();
+      },
     );
   if (conf.requestBuffering || (chunkedIn && conf.httpVersion === '1.0')) return void buffered();
   if (chunkedIn) {

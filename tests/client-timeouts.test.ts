@@ -1,0 +1,86 @@
+/**
+ * Client-side timeouts side by side with nginx: client_body_timeout (the connection is closed
+ * without an answer) and keepalive_timeout (an idle connection is closed).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/net.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
+if (!NGINX) console.log('skipping client timeout comparison with nginx: nginx not installed');
+const sides = NGINX ? ['nginx', 'nxproxy'] : ['nxproxy'];
+const children: ChildProcess[] = [];
+const ports: Record<string, number> = {};
+
+const conf = (port: number, prefix: string) => `
+daemon off; master_process off; worker_processes 1;
+pid ${prefix}/run.pid;
+error_log ${prefix}/error.log info;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
+  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+  client_body_timeout 1s;
+  keepalive_timeout 1s;
+  server {
+    listen 127.0.0.1:${port};
+    location / { return 200 "ok"; }
+    location /upload { proxy_pass http://127.0.0.1:9; }
+  }
+}
+`;
+
+/** Sends `data`, then waits: the answer received and when the server closed. */
+function exchange(port: number, data: string): Promise<{ ms: number; answer: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    let answer = '';
+    const c = net.connect(port, '127.0.0.1', () => c.write(data));
+    c.on('data', (d) => (answer += d.toString('latin1')));
+    c.on('close', () => resolve({ ms: Date.now() - t0, answer }));
+    c.on('error', reject);
+    setTimeout(() => c.destroy(), 6000);
+  });
+}
+
+describe('client timeouts', () => {
+  beforeAll(async () => {
+    for (const side of sides) {
+      const port = await freePort();
+      ports[side] = port;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nxcto-${side}-`));
+      fs.mkdirSync(path.join(dir, 'tmp'));
+      fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(port, dir));
+      const args = ['-p', dir + '/', '-c', 'nginx.conf', '-e', dir + '/error.log'];
+      const c = side === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+      children.push(c);
+      for (let i = 0; i < 400 && !fs.existsSync(path.join(dir, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+    }
+  });
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+
+  for (const side of sides) {
+    it(`${side}: client_body_timeout closes the connection without an answer`, async () => {
+      const r = await exchange(ports[side], 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+      expect(r.answer).toBe('');
+      expect(r.ms).toBeGreaterThanOrEqual(900);
+      expect(r.ms).toBeLessThan(3000);
+    });
+    it(`${side}: keepalive_timeout closes an idle connection after its answer`, async () => {
+      const r = await exchange(ports[side], 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(r.answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(r.ms).toBeGreaterThanOrEqual(900);
+      expect(r.ms).toBeLessThan(1800);
+    });
+  }
+});
