@@ -77,12 +77,11 @@ function upstreamHeader(r: Req, lname: string): string | undefined {
   return undefined;
 }
 
-/** $upstream_response_time's "0.004, 0.012" from the milliseconds kept per attempt. */
-function upstreamTimes(r: Req): string | undefined {
-  const t = r.upstreamTime;
+/** "0.004, 0.012" from milliseconds kept per attempt ("-" where there was no connection). */
+function seconds(t: number[] | null): string | undefined {
   if (!t) return undefined;
   let s = '';
-  for (let i = 0; i < t.length; i++) s += (i ? ', ' : '') + (t[i] / 1000).toFixed(3);
+  for (let i = 0; i < t.length; i++) s += (i ? ', ' : '') + (t[i] < 0 ? '-' : (t[i] / 1000).toFixed(3));
   return s;
 }
 
@@ -138,8 +137,8 @@ const BUILTINS: Record<string, Getter> = {
   bytes_sent: (r) => String(r.bytesSent),
   upstream_addr: (r) => r.upstreamAddr?.join(', '),
   upstream_status: (r) => r.upstreamStatus?.join(', '),
-  upstream_response_time: upstreamTimes,
-  upstream_connect_time: (r) => r.upstreamConnectTime?.join(', '),
+  upstream_response_time: (r) => seconds(r.upstreamTime),
+  upstream_connect_time: (r) => seconds(r.upstreamConnectTime),
   proxy_host: (r) => r.proxyHost,
   proxy_port: (r) => r.proxyPort,
   proxy_add_x_forwarded_for: (r) => {

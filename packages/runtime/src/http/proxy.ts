@@ -3,7 +3,7 @@ import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConf, UpstreamGroup } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
 import type { GroupState, PeerState, PickContext } from '../upstream/balancer.js';
-import { dropHead, freshClient, groupState, poolFor, registerHead } from '../upstream/pools.js';
+import { dropHead, freshClient, groupState, headConnectMs, poolFor, registerHead } from '../upstream/pools.js';
 import { implicitUpstream } from '../compile/upstreams.js';
 import { finalize } from './phases.js';
 import { logRequest } from '../log/request-log.js';
@@ -279,16 +279,18 @@ function lengthValue(b: Buffer): number {
   return b.length ? n : Number('');
 }
 
-function noteAttempt(r: Req, addr: string, status: number, ms: number): void {
-  if (r.upstreamAddr === null || r.upstreamStatus === null || r.upstreamTime === null) {
+function noteAttempt(r: Req, addr: string, status: number, ms: number, connectMs = -1): void {
+  if (r.upstreamAddr === null || r.upstreamStatus === null || r.upstreamTime === null || r.upstreamConnectTime === null) {
     r.upstreamAddr = [addr];
     r.upstreamStatus = [status];
     r.upstreamTime = [ms];
+    r.upstreamConnectTime = [connectMs];
     return;
   }
   r.upstreamAddr.push(addr);
   r.upstreamStatus.push(status);
   r.upstreamTime.push(ms);
+  r.upstreamConnectTime.push(connectMs);
 }
 
 /** Never added to: the peers tried before a request's first attempt. */
@@ -435,7 +437,7 @@ class Attempt {
   /** The upstream switched protocols: relay its 101 and join the sockets. */
   onUpgrade(statusCode: number, raw: Buffer[], socket: import('node:net').Socket): void {
     const f = this.f;
-    noteAttempt(f.r, this.peer.peer.name, statusCode, Date.now() - this.t0);
+    noteAttempt(f.r, this.peer.peer.name, statusCode, Date.now() - this.t0, headConnectMs(this.headId));
     this.done(false);
     tunnel(f.r, f.conf, raw, socket);
   }
@@ -445,7 +447,7 @@ class Attempt {
     const f = this.f;
     const r = f.r;
     const conf = f.conf;
-    noteAttempt(r, this.peer.peer.name, statusCode, Date.now() - this.t0);
+    noteAttempt(r, this.peer.peer.name, statusCode, Date.now() - this.t0, headConnectMs(this.headId));
     r.upstreamHeaders = raw;
     if (statusCode >= 400) {
       const kind = `http_${statusCode}`;
@@ -584,7 +586,7 @@ class Attempt {
         ? 'connect() failed (111: Connection refused) while connecting to upstream'
         : 'upstream prematurely closed connection while reading response header from upstream';
     logError('error', msg, r, this.upstreamName());
-    noteAttempt(r, this.peer.peer.name, timeout ? 504 : 502, Date.now() - this.t0);
+    noteAttempt(r, this.peer.peer.name, timeout ? 504 : 502, Date.now() - this.t0, headConnectMs(this.headId));
     if (f.mayRetry(timeout ? 'timeout' : 'error', !connecting)) return f.retry(this.peer);
     // nginx gives a request one more try when a cached keep-alive connection fails under it
     // (the upstream closed it as it was reused): the idempotent request goes out again

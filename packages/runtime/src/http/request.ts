@@ -43,7 +43,8 @@ export class Req {
   upstreamStatus: number[] | null = null;
   /** Milliseconds per attempt, until the response header ($upstream_response_time). */
   upstreamTime: number[] | null = null;
-  upstreamConnectTime: string[] | null = null;
+  /** Per attempt: ms to connect (0 on a reused connection, -1 when none was made). */
+  upstreamConnectTime: number[] | null = null;
   /** The last upstream response's header fields as received, flat [name, value, ...]. */
   upstreamHeaders: Buffer[] | null = null;
   proxyHost = '';

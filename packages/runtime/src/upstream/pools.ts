@@ -13,12 +13,20 @@ import { GroupState } from './balancer.js';
 const MARKER = '\r\nx-nxproxy-head: ';
 /** Heads by slot; a request's slot is its marker value until the attempt is done (then reused). */
 const heads: (string | undefined)[] = [];
+/** Per slot: how long the connection its head went out on took to connect (0 when reused). */
+const connectMs: number[] = [];
 const freeSlots: number[] = [];
+
+/** $upstream_connect_time of the attempt holding this slot, once its head was written (-1: not yet). */
+export function headConnectMs(slot: number): number {
+  return connectMs[slot] ?? -1;
+}
 
 /** Registers the exact head (request line and header lines, without the final blank line). */
 export function registerHead(head: string): number {
   const slot = freeSlots.length ? freeSlots.pop()! : heads.length;
   heads[slot] = head;
+  connectMs[slot] = -1;
   return slot;
 }
 
@@ -29,7 +37,12 @@ export function dropHead(slot: number): void {
   freeSlots.push(slot);
 }
 
-function substituteHead(chunk: string): string {
+interface TimedSocket extends Socket {
+  /** Milliseconds the TCP connect took; reset to 0 once a request went out on it. */
+  nxConnectMs?: number;
+}
+
+function substituteHead(chunk: string, socket: TimedSocket): string {
   const i = chunk.indexOf(MARKER);
   if (i < 0) return chunk;
   let slot = 0;
@@ -37,23 +50,28 @@ function substituteHead(chunk: string): string {
   for (let c = chunk.charCodeAt(k); c >= 0x30 && c <= 0x39; c = chunk.charCodeAt(++k)) slot = slot * 10 + (c - 0x30);
   const head = heads[slot];
   if (head === undefined) return chunk;
+  connectMs[slot] = socket.nxConnectMs ?? 0;
+  socket.nxConnectMs = 0;
   // undici leaves the blank line to the first chunk of a chunked body
   return chunk.endsWith('transfer-encoding: chunked\r\n') ? head : head + '\r\n';
 }
 
 function headWritingConnector(timeout: number, socketPath?: string): buildConnector.connector {
   const base = buildConnector({ timeout, socketPath } as buildConnector.BuildOptions);
-  return (opts, callback) =>
+  return (opts, callback) => {
+    const started = Date.now();
     base(opts, (err, socket) => {
       if (socket) {
-        const s = socket as Socket;
+        const s = socket as TimedSocket;
+        s.nxConnectMs = Date.now() - started;
         const write = s.write;
-        s.write = function (this: Socket, chunk: unknown, encoding?: unknown, cb?: unknown) {
-          return (write as (...a: unknown[]) => boolean).call(this, typeof chunk === 'string' ? substituteHead(chunk) : chunk, encoding, cb);
+        s.write = function (this: TimedSocket, chunk: unknown, encoding?: unknown, cb?: unknown) {
+          return (write as (...a: unknown[]) => boolean).call(this, typeof chunk === 'string' ? substituteHead(chunk, this) : chunk, encoding, cb);
         } as typeof s.write;
       }
       callback(err as Error, socket as never);
     });
+  };
 }
 
 /**
