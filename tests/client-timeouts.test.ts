@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +20,9 @@ const sides = NGINX ? ['nginx', 'nxproxy'] : ['nxproxy'];
 const children: ChildProcess[] = [];
 const ports: Record<string, number> = {};
 
+let bigPort = 0;
+let big: http.Server;
+
 const conf = (port: number, prefix: string) => `
 daemon off; master_process off; worker_processes 1;
 pid ${prefix}/run.pid;
@@ -30,10 +34,13 @@ http {
   uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
   client_body_timeout 1s;
   keepalive_timeout 1s;
+  send_timeout 1s;
   server {
     listen 127.0.0.1:${port};
     location / { return 200 "ok"; }
     location /upload { proxy_pass http://127.0.0.1:9; }
+    location /big { proxy_buffering off; proxy_pass http://127.0.0.1:${bigPort}; }
+    location /bigbuf { proxy_pass http://127.0.0.1:${bigPort}; }
   }
 }
 `;
@@ -53,6 +60,22 @@ function exchange(port: number, data: string): Promise<{ ms: number; answer: str
 
 describe('client timeouts', () => {
   beforeAll(async () => {
+    big = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Length': 64 * 1024 * 1024 });
+      const chunk = Buffer.alloc(64 * 1024, 'b');
+      let sent = 0;
+      const pump = () => {
+        while (sent < 64 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => (sent = Infinity));
+      pump();
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', () => r()));
+    bigPort = (big.address() as net.AddressInfo).port;
     for (const side of sides) {
       const port = await freePort();
       ports[side] = port;
@@ -67,6 +90,7 @@ describe('client timeouts', () => {
   });
   afterAll(() => {
     for (const c of children) c.kill('SIGKILL');
+    big?.close();
   });
 
   for (const side of sides) {
@@ -75,6 +99,40 @@ describe('client timeouts', () => {
       expect(r.answer).toBe('');
       expect(r.ms).toBeGreaterThanOrEqual(900);
       expect(r.ms).toBeLessThan(3000);
+    });
+    it(`${side}: send_timeout gives up on a client that stops reading (proxy_buffering off)`, async () => {
+      // a paused client cannot see the server's FIN: pause past send_timeout, then read what is left
+      const got = await new Promise<number>((resolve) => {
+        let n = 0;
+        const c = net.connect(ports[side], '127.0.0.1', () => c.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n'));
+        c.on('data', (d) => (n += d.length));
+        c.once('data', () => {
+          c.pause();
+          setTimeout(() => c.resume(), 2500);
+        });
+        c.on('close', () => resolve(n));
+        c.on('error', () => undefined);
+        setTimeout(() => c.destroy(), 15_000);
+      });
+      // the response was cut short: the server closed the connection instead of sending it all
+      expect(got).toBeLessThan(64 * 1024 * 1024);
+    });
+    it(`${side}: send_timeout gives up on a client that stops reading (proxy_buffering on)`, async () => {
+      // a paused client cannot see the server's FIN: pause past send_timeout, then read what is left
+      const got = await new Promise<number>((resolve) => {
+        let n = 0;
+        const c = net.connect(ports[side], '127.0.0.1', () => c.write('GET /bigbuf HTTP/1.1\r\nHost: x\r\n\r\n'));
+        c.on('data', (d) => (n += d.length));
+        c.once('data', () => {
+          c.pause();
+          setTimeout(() => c.resume(), 2500);
+        });
+        c.on('close', () => resolve(n));
+        c.on('error', () => undefined);
+        setTimeout(() => c.destroy(), 15_000);
+      });
+      // the response was cut short: the server closed the connection instead of sending it all
+      expect(got).toBeLessThan(64 * 1024 * 1024);
     });
     it(`${side}: keepalive_timeout closes an idle connection after its answer`, async () => {
       const r = await exchange(ports[side], 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');

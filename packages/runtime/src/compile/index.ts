@@ -176,6 +176,7 @@ class Compiler {
       clientMaxBodySize: parseSize(a('client_max_body_size')?.[0] ?? '1m') ?? 1048576,
       clientBodyTimeout: ms('client_body_timeout', '60s'),
       sendTimeout: ms('send_timeout', '60s'),
+      resetTimedoutConnection: f('reset_timedout_connection', false),
       keepaliveTimeout: parseTime(a('keepalive_timeout')?.[0] ?? '75s', false) ?? 75_000,
       keepaliveRequests: parseNumber(a('keepalive_requests')?.[0] ?? '1000') ?? 1000,
       absoluteRedirect: f('absolute_redirect', true),

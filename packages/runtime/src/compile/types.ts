@@ -161,6 +161,8 @@ export interface LocationConf {
   clientMaxBodySize: number;
   clientBodyTimeout: number;
   sendTimeout: number;
+  /** reset_timedout_connection: timed-out clients get an RST instead of a FIN. */
+  resetTimedoutConnection: boolean;
   keepaliveTimeout: number;
   keepaliveRequests: number;
   absoluteRedirect: boolean;

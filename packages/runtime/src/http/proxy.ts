@@ -8,7 +8,7 @@ import { implicitUpstream } from '../compile/upstreams.js';
 import { finalize } from './phases.js';
 import { logRequest } from '../log/request-log.js';
 import type { Req } from './request.js';
-import { writeHead, type Head } from './respond.js';
+import { sendResumed, sendStalled, writeHead, type Head } from './respond.js';
 import { escapeUri } from './uri.js';
 import { tunnel, upgradeWanted } from './upgrade.js';
 import { Spool } from './spool.js';
@@ -513,7 +513,7 @@ class Attempt {
       logRequest(r);
       r.res.end();
     } else if (wantsSpool(conf.buffering, accelBuffering(raw))) {
-      this.spool = new Spool(r.res, conf.bufferBytes, conf.maxTempFileSize, conf.tempPath, () => {
+      this.spool = new Spool(r, r.res, conf.bufferBytes, conf.maxTempFileSize, conf.tempPath, () => {
         logRequest(r);
         r.res.end();
       });
@@ -547,7 +547,11 @@ class Attempt {
     // Pausing undici on a body's last bytes while the upstream closes trips an assertion in
     // undici's parser (finish() while paused, 7.30): only pause while more bytes are due.
     if (this.remaining <= 0) return true;
-    r.res.once('drain', () => this.resumeUpstream?.());
+    sendStalled(r);
+    r.res.once('drain', () => {
+      sendResumed(r);
+      this.resumeUpstream?.();
+    });
     return false;
   }
 

@@ -58,6 +58,8 @@ export class Req {
   upgradeHead: Buffer | undefined = undefined;
   /** Sends what the client writes from now on to `fn`, past the HTTP parser (tunnels). */
   divert: ((fn: (chunk: Buffer) => void) => void) | undefined = undefined;
+  /** send_timeout, while the client is not reading. */
+  sendTimer: NodeJS.Timeout | undefined = undefined;
   /** try_files already ran for the current location. */
   triedFiles = false;
   /** Status an error_page response is sent with (0: the page's own status). */

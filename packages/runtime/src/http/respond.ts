@@ -2,6 +2,7 @@ import type { LocationConf } from '../compile/types.js';
 import { defaultErrorBody, formatHttpDate, httpDate, REASONS, wireStatus } from './error-pages.js';
 import type { Req } from './request.js';
 import { logRequest } from '../log/request-log.js';
+import { logError } from '../log/error-log.js';
 
 /** Statuses that get add_header (without "always") and expires (ngx_http_headers_filter). */
 const HEADERS_FILTER_CODES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
@@ -179,4 +180,27 @@ export function sendSpecial(r: Req, code: number, location?: string): void {
     { status: code, contentType: body ? 'text/html' : undefined, location, special: true },
     body ? Buffer.from(body, 'latin1') : code === 304 ? null : Buffer.alloc(0),
   );
+}
+
+/**
+ * send_timeout: armed while the client leaves written data unread (a write returned false),
+ * cleared when it drains. On expiry nginx gives up on the client: the connection is closed
+ * (reset, with reset_timedout_connection on).
+ */
+export function sendStalled(r: Req): void {
+  if (r.sendTimer || !r.loc || r.loc.sendTimeout <= 0) return;
+  r.sendTimer = setTimeout(() => {
+    r.sendTimer = undefined;
+    logError('info', 'client timed out (110: Connection timed out) while sending response to client', r);
+    const socket = r.res.socket;
+    if (r.loc.resetTimedoutConnection && socket) socket.resetAndDestroy();
+    else r.res.destroy();
+  }, r.loc.sendTimeout);
+  r.sendTimer.unref();
+}
+
+export function sendResumed(r: Req): void {
+  if (!r.sendTimer) return;
+  clearTimeout(r.sendTimer);
+  r.sendTimer = undefined;
 }

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ServerResponse } from 'node:http';
+import type { Req } from './request.js';
+import { sendResumed, sendStalled } from './respond.js';
 
 const READ_SIZE = 64 * 1024;
 
@@ -26,6 +28,7 @@ export class Spool {
   private resumeUpstream: (() => void) | undefined;
 
   constructor(
+    private readonly r: Req,
     private readonly res: ServerResponse,
     private readonly memLimit: number,
     private readonly fileLimit: number,
@@ -40,7 +43,10 @@ export class Spool {
   write(chunk: Buffer, resume: () => void): boolean {
     if (this.res.destroyed) return true;
     if (!this.waiting && this.queue.length === 0) {
-      if (!this.res.write(chunk)) this.waiting = true;
+      if (!this.res.write(chunk)) {
+        this.waiting = true;
+        sendStalled(this.r);
+      }
       return true;
     }
     if (this.memBytes + chunk.length <= this.memLimit) {
@@ -85,6 +91,7 @@ export class Spool {
 
   private flush(): void {
     this.waiting = false;
+    sendResumed(this.r);
     while (!this.waiting && this.queue.length > 0) {
       const seg = this.queue[0];
       let out: Buffer;
@@ -101,7 +108,10 @@ export class Spool {
         this.fileBytes -= n;
         if (seg.len === 0) this.queue.shift();
       }
-      if (!this.res.write(out)) this.waiting = true;
+      if (!this.res.write(out)) {
+        this.waiting = true;
+        sendStalled(this.r);
+      }
     }
     if (this.resumeUpstream && this.memBytes < this.memLimit) {
       const r = this.resumeUpstream;
@@ -117,6 +127,7 @@ export class Spool {
   }
 
   private release(): void {
+    sendResumed(this.r);
     if (this.fd >= 0) {
       try {
         fs.closeSync(this.fd);
