@@ -440,9 +440,7 @@ describe.skipIf(!NGINX)('upstream faults: nxproxy vs nginx', () => {
     await compare('GET', '/all-down/2', badGateway);
   });
 
-  // Known divergence: undici pools keep every idle upstream connection until keepalive_timeout;
-  // nginx caches at most `keepalive N` of them. nxproxy still answers (checked by the other tests).
-  it.fails('after a burst of every fault nxproxy still answers, and keeps no more sockets than nginx would', async () => {
+  it('after a burst of every fault nxproxy still answers, and keeps no more sockets than nginx would', async () => {
     const targets = [
       '/refuse/', '/reset-head/', '/reset-body/', '/reset-chunked/', '/hang/', '/hang-body/', '/garbage/',
       '/bad-header/', '/reuse-fin/', '/reuse-rst/', '/idle/', '/one-dead/', '/all-down/',

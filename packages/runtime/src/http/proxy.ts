@@ -419,7 +419,7 @@ class Attempt {
   done(failed: boolean): void {
     if (this.finished) return;
     this.finished = true;
-    dropHead(this.headId);
+    dropHead(this.headId, failed || !this.f.keep ? undefined : this.f.t.group);
     this.peer.conns--;
     this.f.state.release(this.peer, failed);
     if (this.f.r.upstream === this) this.f.r.upstream = null;

@@ -30,16 +30,52 @@ export function registerHead(head: string): number {
   return slot;
 }
 
-/** The attempt is over (its head was written or never will be): the slot may be reused. */
-export function dropHead(slot: number): void {
+/**
+ * The attempt is over (its head was written or never will be): the slot may be reused. With
+ * `keptBy`, the response completed on a kept-alive connection of that group, which is now idle.
+ */
+export function dropHead(slot: number, keptBy?: UpstreamGroup): void {
   if (heads[slot] === undefined) return;
   heads[slot] = undefined;
   freeSlots.push(slot);
+  const socket = slotSocket[slot];
+  slotSocket[slot] = undefined;
+  if (socket && keptBy && keptBy.keepalive > 0 && !socket.destroyed) markIdle(socket, keptBy);
 }
 
 interface TimedSocket extends Socket {
   /** Milliseconds the TCP connect took; reset to 0 once a request went out on it. */
   nxConnectMs?: number;
+  /** The idle set this connection is in, while idle. */
+  nxIdle?: Set<TimedSocket>;
+}
+
+/** The socket each head slot's request went out on. */
+const slotSocket: (TimedSocket | undefined)[] = [];
+
+/**
+ * `keepalive N`: at most N idle connections per upstream group, the least recently used closed
+ * first. undici's pools keep every idle connection until its timeout; nginx's cache does not.
+ */
+const idleByGroup = new WeakMap<UpstreamGroup, Set<TimedSocket>>();
+
+function markBusy(socket: TimedSocket): void {
+  socket.nxIdle?.delete(socket);
+  socket.nxIdle = undefined;
+}
+
+function markIdle(socket: TimedSocket, group: UpstreamGroup): void {
+  let set = idleByGroup.get(group);
+  if (!set) idleByGroup.set(group, (set = new Set()));
+  if (!socket.nxIdle) socket.once('close', () => markBusy(socket));
+  set.delete(socket);
+  set.add(socket);
+  socket.nxIdle = set;
+  while (set.size > group.keepalive) {
+    const oldest = set.values().next().value as TimedSocket;
+    markBusy(oldest);
+    oldest.destroy();
+  }
 }
 
 function substituteHead(chunk: string, socket: TimedSocket): string {
@@ -52,6 +88,8 @@ function substituteHead(chunk: string, socket: TimedSocket): string {
   if (head === undefined) return chunk;
   connectMs[slot] = socket.nxConnectMs ?? 0;
   socket.nxConnectMs = 0;
+  slotSocket[slot] = socket;
+  markBusy(socket);
   // undici leaves the blank line to the first chunk of a chunked body
   return chunk.endsWith('transfer-encoding: chunked\r\n') ? head : head + '\r\n';
 }
