@@ -48,6 +48,8 @@ interface TimedSocket extends Socket {
   nxConnectMs?: number;
   /** The idle set this connection is in, while idle. */
   nxIdle?: Set<TimedSocket>;
+  /** A close listener takes it out of its idle set (registered once). */
+  nxWatched?: boolean;
 }
 
 /** The socket each head slot's request went out on. */
@@ -67,7 +69,10 @@ function markBusy(socket: TimedSocket): void {
 function markIdle(socket: TimedSocket, group: UpstreamGroup): void {
   let set = idleByGroup.get(group);
   if (!set) idleByGroup.set(group, (set = new Set()));
-  if (!socket.nxIdle) socket.once('close', () => markBusy(socket));
+  if (!socket.nxWatched) {
+    socket.nxWatched = true;
+    socket.once('close', () => markBusy(socket));
+  }
   set.delete(socket);
   set.add(socket);
   socket.nxIdle = set;
