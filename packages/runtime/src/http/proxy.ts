@@ -572,6 +572,17 @@ class Attempt {
     if (this.intercepted) return;
     const f = this.f;
     const r = f.r;
+    const parser = err as Error & { code?: string; data?: string };
+    if (!this.responded && !r.res.headersSent && parser.name === 'HTTPParserError' && /Expected HTTP\//.test(parser.message) && typeof parser.data === 'string') {
+      // no status line: nginx takes the answer as HTTP/0.9 and relays its bytes as they came
+      this.done(false);
+      logError('error', 'upstream sent no valid HTTP/1.0 header while reading response header from upstream', r, this.upstreamName());
+      noteAttempt(r, this.peer.peer.name, 9, Date.now() - this.t0, headConnectMs(this.headId));
+      r.status = 200;
+      logRequest(r);
+      r.res.socket?.end(Buffer.from(parser.data, 'utf8'));
+      return;
+    }
     const timeout =
       err instanceof undiciErrors.ConnectTimeoutError ||
       err instanceof undiciErrors.HeadersTimeoutError ||
