@@ -50,6 +50,8 @@ interface TimedSocket extends Socket {
   nxIdle?: Set<TimedSocket>;
   /** A close listener takes it out of its idle set (registered once). */
   nxWatched?: boolean;
+  /** When the connection was made (keepalive_time). */
+  nxBorn?: number;
 }
 
 /** The socket each head slot's request went out on. */
@@ -67,6 +69,11 @@ function markBusy(socket: TimedSocket): void {
 }
 
 function markIdle(socket: TimedSocket, group: UpstreamGroup): void {
+  // keepalive_time: a connection older than this is closed instead of being kept
+  if (socket.nxBorn !== undefined && Date.now() - socket.nxBorn > group.keepaliveTime) {
+    socket.destroy();
+    return;
+  }
   let set = idleByGroup.get(group);
   if (!set) idleByGroup.set(group, (set = new Set()));
   if (!socket.nxWatched) {
@@ -107,6 +114,7 @@ function headWritingConnector(timeout: number, socketPath?: string): buildConnec
       if (socket) {
         const s = socket as TimedSocket;
         s.nxConnectMs = Date.now() - started;
+        s.nxBorn = started;
         const write = s.write;
         s.write = function (this: TimedSocket, chunk: unknown, encoding?: unknown, cb?: unknown) {
           return (write as (...a: unknown[]) => boolean).call(this, typeof chunk === 'string' ? substituteHead(chunk, this) : chunk, encoding, cb);
