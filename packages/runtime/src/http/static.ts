@@ -6,7 +6,7 @@ import type { Req } from './request.js';
 import { logRequest } from '../log/request-log.js';
 import { serveAutoindex } from './autoindex.js';
 import { defaultErrorBody, formatHttpDate } from './error-pages.js';
-import { sendSpecial, writeHead } from './respond.js';
+import { sendResumed, sendSpecial, sendStalled, writeHead } from './respond.js';
 
 function contentType(r: Req, file: string): string {
   const ext = path.extname(file).slice(1).toLowerCase();
@@ -113,8 +113,25 @@ function sendFile(r: Req, file: string): void {
     return;
   }
   const stream = fs.createReadStream(file, { start, end });
-  stream.on('data', (c) => (r.bodyBytesSent += c.length));
-  stream.on('end', () => logRequest(r));
-  stream.on('error', () => r.res.destroy());
-  stream.pipe(r.res);
+  const res = r.res;
+  // by hand rather than pipe(): send_timeout runs while the client leaves data unread
+  stream.on('data', (c) => {
+    r.bodyBytesSent += c.length;
+    if (res.write(c)) return;
+    stream.pause();
+    sendStalled(r);
+    res.once('drain', () => {
+      sendResumed(r);
+      stream.resume();
+    });
+  });
+  stream.on('end', () => {
+    logRequest(r);
+    res.end();
+  });
+  stream.on('error', () => res.destroy());
+  res.once('close', () => {
+    sendResumed(r);
+    stream.destroy();
+  });
 }
