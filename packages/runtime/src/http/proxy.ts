@@ -595,14 +595,18 @@ class Attempt {
       return;
     }
     const connecting = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || err instanceof undiciErrors.ConnectTimeoutError;
+    // a response head undici could not parse is nginx's "invalid_header" failure
+    const invalid = parser.name === 'HTTPParserError';
     const msg = timeout
       ? `upstream timed out (110: Connection timed out) while ${connecting ? 'connecting to' : 'reading response header from'} upstream`
       : (err as NodeJS.ErrnoException).code === 'ECONNREFUSED'
         ? 'connect() failed (111: Connection refused) while connecting to upstream'
-        : 'upstream prematurely closed connection while reading response header from upstream';
+        : invalid
+          ? 'upstream sent invalid header while reading response header from upstream'
+          : 'upstream prematurely closed connection while reading response header from upstream';
     logError('error', msg, r, this.upstreamName());
     noteAttempt(r, this.peer.peer.name, timeout ? 504 : 502, Date.now() - this.t0, headConnectMs(this.headId));
-    if (f.mayRetry(timeout ? 'timeout' : 'error', !connecting)) return f.retry(this.peer);
+    if (f.mayRetry(timeout ? 'timeout' : invalid ? 'invalid_header' : 'error', !connecting)) return f.retry(this.peer);
     // nginx gives a request one more try when a cached keep-alive connection fails under it
     // (the upstream closed it as it was reused): the idempotent request goes out again
     if (!timeout && !connecting && f.keep && !f.cachedRetried && f.mayRetry('error', false) === false && idempotent(f.method, f.conf)) {
