@@ -21,7 +21,12 @@ export class Spool {
   private memBytes = 0;
   private fileBytes = 0;
   private fd = -1;
+  /** Bytes of the temp file handed to writes, and those the writes have completed. */
   private fileEnd = 0;
+  private fileDone = 0;
+  /** A temp-file write is in flight (writes go to libuv's pool, one at a time, in order). */
+  private writing = false;
+  private pending: Buffer[] = [];
   private ended = false;
   private waiting = false;
   /** Set when the spool is full: call to let the upstream go on once there is room. */
@@ -55,13 +60,17 @@ export class Spool {
       return true;
     }
     if (this.fileBytes + chunk.length <= this.fileLimit && this.openFile()) {
-      fs.writeSync(this.fd, chunk, 0, chunk.length, this.fileEnd);
       const last = this.queue[this.queue.length - 1];
       if (last && 'at' in last && last.at + last.len === this.fileEnd) last.len += chunk.length;
       else this.queue.push({ at: this.fileEnd, len: chunk.length });
       this.fileEnd += chunk.length;
       this.fileBytes += chunk.length;
-      return true;
+      this.pending.push(chunk);
+      if (!this.writing) this.writeFile();
+      if (this.pending.length === 0) return true;
+      // a write is already in flight: let the upstream wait for the disk, as nginx blocks on it
+      this.resumeUpstream = resume;
+      return false;
     }
     // buffers and temp file are full (or proxy_max_temp_file_size 0): now the upstream waits
     this.queue.push({ buf: chunk });
@@ -74,6 +83,26 @@ export class Spool {
   end(): void {
     this.ended = true;
     if (!this.waiting && this.queue.length === 0) this.finish();
+  }
+
+  /** Writes what is pending to the temp file off the event loop, then lets the upstream go on. */
+  private writeFile(): void {
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+    this.pending = [];
+    this.writing = true;
+    const at = this.fileDone;
+    fs.write(this.fd, data, 0, data.length, at, (err) => {
+      this.writing = false;
+      if (err || this.fd < 0) return;
+      this.fileDone = at + data.length;
+      if (this.pending.length > 0) return this.writeFile();
+      if (this.resumeUpstream) {
+        const r = this.resumeUpstream;
+        this.resumeUpstream = undefined;
+        r();
+      }
+      if (!this.waiting) this.flush();
+    });
   }
 
   private openFile(): boolean {
@@ -100,7 +129,9 @@ export class Spool {
         this.memBytes -= seg.buf.length;
         out = seg.buf;
       } else {
-        const n = Math.min(READ_SIZE, seg.len);
+        // only what the temp-file writes have completed can be read back
+        const n = Math.min(READ_SIZE, seg.len, this.fileDone - seg.at);
+        if (n <= 0) break;
         out = Buffer.allocUnsafe(n);
         fs.readSync(this.fd, out, 0, n, seg.at);
         seg.at += n;
@@ -113,7 +144,7 @@ export class Spool {
         sendStalled(this.r);
       }
     }
-    if (this.resumeUpstream && this.memBytes < this.memLimit) {
+    if (this.resumeUpstream && !this.writing && this.memBytes < this.memLimit) {
       const r = this.resumeUpstream;
       this.resumeUpstream = undefined;
       r();
