@@ -174,6 +174,8 @@ class Compiler {
       errorPages: this.errorPages(level),
       recursiveErrorPages: f('recursive_error_pages', false),
       clientMaxBodySize: parseSize(a('client_max_body_size')?.[0] ?? '1m') ?? 1048576,
+      clientBodyBufferSize: parseSize(a('client_body_buffer_size')?.[0] ?? '16k') ?? 16384,
+      clientBodyTempPath: this.prefixed(a('client_body_temp_path')?.[0] ?? 'client_body_temp'),
       clientBodyTimeout: ms('client_body_timeout', '60s'),
       sendTimeout: ms('send_timeout', '60s'),
       resetTimedoutConnection: f('reset_timedout_connection', false),

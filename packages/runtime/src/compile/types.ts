@@ -159,6 +159,9 @@ export interface LocationConf {
   errorPages: Map<number, ErrorPage>;
   recursiveErrorPages: boolean;
   clientMaxBodySize: number;
+  /** client_body_buffer_size / client_body_temp_path: where a buffered request body waits. */
+  clientBodyBufferSize: number;
+  clientBodyTempPath: string;
   clientBodyTimeout: number;
   sendTimeout: number;
   /** reset_timedout_connection: timed-out clients get an RST instead of a FIN. */

@@ -12,6 +12,7 @@ import { sendResumed, sendStalled, writeHead, type Head } from './respond.js';
 import { escapeUri } from './uri.js';
 import { tunnel, upgradeWanted } from './upgrade.js';
 import { Spool } from './spool.js';
+import { BufferedBody, readBody } from './request-body.js';
 
 
 interface Target {
@@ -78,47 +79,6 @@ function isInvalidHeaderName(name: string, underscores: boolean): boolean {
   return false;
 }
 
-/**
- * Reads the whole request body (proxy_request_buffering on): 413 past client_max_body_size,
- * 408 when client_body_timeout passes between two reads.
- */
-function readBody(r: Req): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const max = r.loc.clientMaxBodySize;
-    const timeout = r.loc.clientBodyTimeout;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        r.msg.removeAllListeners('data');
-        logError('info', 'client timed out (110: Connection timed out) while reading client request body', r);
-        reject(Object.assign(new Error('body timeout'), { status: 408, close: true }));
-      }, timeout);
-    };
-    if (timeout > 0) arm();
-    r.msg.on('data', (c: Buffer) => {
-      size += c.length;
-      if (max && size > max) {
-        if (timer) clearTimeout(timer);
-        r.msg.removeAllListeners('data');
-        reject(Object.assign(new Error('too large'), { status: 413 }));
-        return;
-      }
-      chunks.push(c);
-      if (timeout > 0) arm();
-    });
-    r.msg.on('end', () => {
-      if (timer) clearTimeout(timer);
-      resolve(size ? Buffer.concat(chunks, size) : null);
-    });
-    r.msg.on('error', (e) => {
-      if (timer) clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
 
 /** A request has a body (possibly empty) when it carries Content-Length or Transfer-Encoding. */
 function hasBody(r: Req): boolean {
@@ -137,7 +97,10 @@ export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void
   const chunkedIn = r.transferEncoding !== undefined;
   const buffered = () =>
     readBody(r).then(
-      (body) => forward(r, conf, t, body ?? Buffer.alloc(0)),
+      (body) => {
+        r.res.once('close', () => body.close());
+        forward(r, conf, t, body);
+      },
       (e: { status?: number; close?: boolean }) => {
         if (!e.close) return finalize(r, e.status ?? 400);
         // nginx logs the 408 and closes the connection without an answer
@@ -311,7 +274,7 @@ class Forward {
     readonly conf: ProxyConf,
     readonly t: Target,
     readonly state: GroupState,
-    readonly body: Buffer | null | 'stream',
+    readonly body: BufferedBody | null | 'stream',
     readonly method: string,
     readonly head: string,
     readonly keep: boolean,
@@ -367,7 +330,7 @@ class Forward {
           path: '/',
           method: this.method,
           headers,
-          body: body === 'stream' ? r.msg : body && body.length ? body : undefined,
+          body: body === 'stream' ? r.msg : body ? body.open() : undefined,
           // a 101 then hands over the upstream socket (onUpgrade); other answers flow as usual
           upgrade,
         },
@@ -635,7 +598,7 @@ function idempotent(method: string, conf: ProxyConf): boolean {
   return (method !== 'POST' && method !== 'LOCK' && method !== 'PATCH') || conf.nextUpstream.has('non_idempotent');
 }
 
-function forward(r: Req, conf: ProxyConf, t: Target, body: Buffer | null | 'stream', announced: number | null = null): void {
+function forward(r: Req, conf: ProxyConf, t: Target, body: BufferedBody | null | 'stream', announced: number | null = null): void {
   const state = groupState(t.group, !t.fresh);
   const clientLength = body === 'stream' ? (r.contentLength !== undefined ? Number(r.contentLength) : null) : body ? body.length : null;
   const chunked = body === 'stream' && clientLength === null && conf.httpVersion === '1.1';
