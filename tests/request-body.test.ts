@@ -103,3 +103,51 @@ http {
     });
   }
 });
+
+describe('proxy_send_timeout', () => {
+  const ports2: Record<string, number> = {};
+  const kids: ChildProcess[] = [];
+  let stuck: net.Server;
+  beforeAll(async () => {
+    // accepts, never reads: the request body backs up
+    stuck = net.createServer((s) => s.pause());
+    await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', () => r()));
+    const b = (stuck.address() as net.AddressInfo).port;
+    for (const side of sides) {
+      const port = await freePort();
+      ports2[side] = port;
+      const prefix = fs.mkdtempSync(path.join(os.tmpdir(), `nxsend-${side}-`));
+      fs.mkdirSync(path.join(prefix, 'tmp'));
+      fs.writeFileSync(
+        path.join(prefix, 'nginx.conf'),
+        `daemon off; master_process off; pid ${prefix}/run.pid; error_log ${prefix}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
+  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+  client_max_body_size 10m;
+  proxy_send_timeout 1s;
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://127.0.0.1:${b}; } }
+}
+`,
+      );
+      const args = ['-p', prefix + '/', '-c', 'nginx.conf', '-e', prefix + '/error.log'];
+      const c = side === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+      kids.push(c);
+      for (let i = 0; i < 400 && !fs.existsSync(path.join(prefix, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+    }
+  });
+  afterAll(() => {
+    for (const c of kids) c.kill('SIGKILL');
+    stuck?.close();
+  });
+  for (const side of sides) {
+    it(`${side}: an upstream that stops taking the body ends in 504`, async () => {
+      const t0 = Date.now();
+      const r = await post(ports2[side], '/x');
+      expect(r.status).toBe(504);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    });
+  }
+});

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { Transform, type Readable } from 'node:stream';
 import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ProxyConf, UpstreamGroup } from '../compile/types.js';
 import { logError } from '../log/error-log.js';
@@ -330,7 +331,7 @@ class Forward {
           path: '/',
           method: this.method,
           headers,
-          body: body === 'stream' ? r.msg : body ? body.open() : undefined,
+          body: watchSend(a, body === 'stream' ? r.msg : body ? body.open() : undefined, this.conf.sendTimeout),
           // a 101 then hands over the upstream socket (onUpgrade); other answers flow as usual
           upgrade,
         },
@@ -546,7 +547,9 @@ class Attempt {
       r.res.socket?.end(Buffer.from(parser.data, 'utf8'));
       return;
     }
+    const sendTimedOut = err instanceof SendTimeoutError;
     const timeout =
+      sendTimedOut ||
       err instanceof undiciErrors.ConnectTimeoutError ||
       err instanceof undiciErrors.HeadersTimeoutError ||
       err instanceof undiciErrors.BodyTimeoutError;
@@ -561,7 +564,7 @@ class Attempt {
     // a response head undici could not parse is nginx's "invalid_header" failure
     const invalid = parser.name === 'HTTPParserError';
     const msg = timeout
-      ? `upstream timed out (110: Connection timed out) while ${connecting ? 'connecting to' : 'reading response header from'} upstream`
+      ? `upstream timed out (110: Connection timed out) while ${connecting ? 'connecting to' : sendTimedOut ? 'sending request to' : 'reading response header from'} upstream`
       : (err as NodeJS.ErrnoException).code === 'ECONNREFUSED'
         ? 'connect() failed (111: Connection refused) while connecting to upstream'
         : invalid
@@ -578,6 +581,36 @@ class Attempt {
     }
     finalize(r, timeout ? 504 : 502);
   }
+}
+
+/** Thrown into an attempt whose upstream stopped taking the request body. */
+class SendTimeoutError extends Error {}
+
+/**
+ * proxy_send_timeout: while a request body goes upstream, the upstream must take the next piece
+ * within the timeout, or the attempt ends as a timeout (504).
+ */
+function watchSend(a: Attempt, body: Buffer | Readable | undefined, timeout: number): Buffer | Readable | undefined {
+  if (!body || Buffer.isBuffer(body) || timeout <= 0) return body;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => a.abortUpstream?.(new SendTimeoutError('upstream timed out')), timeout);
+  };
+  // a piece moves on only when undici takes the previous ones (backpressure): each one re-arms
+  const watched = new Transform({
+    transform(chunk, _enc, cb) {
+      arm();
+      cb(null, chunk);
+    },
+  });
+  const done = () => timer && clearTimeout(timer);
+  watched.once('end', done);
+  watched.once('close', done);
+  body.on('error', (e) => watched.destroy(e));
+  body.pipe(watched);
+  arm();
+  return watched;
 }
 
 /** X-Accel-Buffering from the upstream (yes|no) overrides proxy_buffering, as in nginx. */
