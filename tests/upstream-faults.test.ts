@@ -507,3 +507,39 @@ describe.skipIf(!NGINX)('upstream faults: nxproxy vs nginx', () => {
     expect(rx!.problems, `nxproxy after the burst (nginx: ${rn!.fds} fds, baseline ${baselines.get('nginx')}):\n${rx!.detail}`).toEqual([]);
   });
 });
+
+describe('proxy_buffer_size', () => {
+  it('a response head larger than proxy_buffer_size is a 502, as in nginx', async () => {
+    const big = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.end(`HTTP/1.1 200 OK\r\nX-Big: ${'b'.repeat(6000)}\r\nContent-Length: 2\r\n\r\nok`));
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', () => r()));
+    const b = (big.address() as net.AddressInfo).port;
+    const nginxBin = NGINX;
+    const sidesHere = nginxBin ? ['nginx', 'nxproxy'] : ['nxproxy'];
+    const statuses: Record<string, number> = {};
+    for (const side of sidesHere) {
+      const port = await freePort();
+      const prefix = fs.mkdtempSync(path.join(os.tmpdir(), `nxbig-${side}-`));
+      fs.mkdirSync(path.join(prefix, 'tmp'));
+      fs.writeFileSync(
+        path.join(prefix, 'nginx.conf'),
+        `daemon off; master_process off; pid ${prefix}/run.pid; error_log ${prefix}/error.log;
+events {}
+http { access_log off; client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp; uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+  server { listen 127.0.0.1:${port}; location / { proxy_buffer_size 4k; proxy_pass http://127.0.0.1:${b}; } } }
+`,
+      );
+      const args = ['-p', prefix + '/', '-c', 'nginx.conf', '-e', prefix + '/error.log'];
+      const c = side === 'nginx' ? spawn(nginxBin!, args, { stdio: 'ignore' }) : spawn(process.execPath, [path.join(ROOT, 'packages/cli/bin/nxproxy.js'), ...args], { stdio: 'ignore' });
+      for (let i = 0; i < 400 && !fs.existsSync(path.join(prefix, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+      statuses[side] = await new Promise<number>((resolve, reject) => {
+        sendRaw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').then((r: RawResponse) => resolve(r.messages[0]?.status ?? 0), reject);
+      });
+      c.kill('SIGKILL');
+    }
+    big.close();
+    for (const side of sidesHere) expect(statuses[side], side).toBe(502);
+  });
+});

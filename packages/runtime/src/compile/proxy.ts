@@ -67,6 +67,7 @@ export function compileProxy(
     nextUpstreamTries: parseNumber(level.args('proxy_next_upstream_tries')?.[0] ?? '0') ?? 0,
     nextUpstreamTimeout: msec(level, 'proxy_next_upstream_timeout', 0),
     buffering: flag(level, 'proxy_buffering', true),
+    headerBuffer: parseSize(level.args('proxy_buffer_size')?.[0] ?? '4k') ?? 4096,
     bufferBytes: (() => {
       const b = level.args('proxy_buffers');
       return b ? (parseNumber(b[0]) ?? 8) * (parseSize(b[1]) ?? 4096) : 8 * 4096;

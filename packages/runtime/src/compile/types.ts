@@ -58,6 +58,8 @@ export interface ProxyConf {
   nextUpstreamTries: number;
   nextUpstreamTimeout: number;
   buffering: boolean;
+  /** proxy_buffer_size: room for the upstream's response head. */
+  headerBuffer: number;
   /** proxy_buffers (count × size): what waits in memory for a slow client. */
   bufferBytes: number;
   /** proxy_max_temp_file_size: what may wait in a temp file beyond that (0: nothing). */

@@ -561,14 +561,17 @@ class Attempt {
       return;
     }
     const connecting = (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' || err instanceof undiciErrors.ConnectTimeoutError;
-    // a response head undici could not parse is nginx's "invalid_header" failure
-    const invalid = parser.name === 'HTTPParserError';
+    // a response head undici could not parse, or one past proxy_buffer_size, is nginx's "invalid_header"
+    const tooBig = err instanceof undiciErrors.HeadersOverflowError;
+    const invalid = parser.name === 'HTTPParserError' || tooBig;
     const msg = timeout
       ? `upstream timed out (110: Connection timed out) while ${connecting ? 'connecting to' : sendTimedOut ? 'sending request to' : 'reading response header from'} upstream`
       : (err as NodeJS.ErrnoException).code === 'ECONNREFUSED'
         ? 'connect() failed (111: Connection refused) while connecting to upstream'
-        : invalid
-          ? 'upstream sent invalid header while reading response header from upstream'
+        : tooBig
+          ? 'upstream sent too big header while reading response header from upstream'
+          : invalid
+            ? 'upstream sent invalid header while reading response header from upstream'
           : 'upstream prematurely closed connection while reading response header from upstream';
     logError('error', msg, r, this.upstreamName());
     noteAttempt(r, this.peer.peer.name, timeout ? 504 : 502, Date.now() - this.t0, headConnectMs(this.headId));

@@ -153,6 +153,7 @@ interface PoolEntry {
   readTimeout: number;
   keepalive: number;
   pool: Pool;
+  headerBuffer: number;
 }
 let poolsByPeer = new WeakMap<UpstreamPeer, PoolEntry[]>();
 const statesByGroup = new WeakMap<UpstreamGroup, GroupState>();
@@ -162,13 +163,13 @@ export function poolFor(peer: UpstreamPeer, group: UpstreamGroup, conf: ProxyCon
   if (list) {
     for (let i = 0; i < list.length; i++) {
       const e = list[i];
-      if (e.connectTimeout === conf.connectTimeout && e.readTimeout === conf.readTimeout && e.keepalive === group.keepalive) return e.pool;
+      if (e.connectTimeout === conf.connectTimeout && e.readTimeout === conf.readTimeout && e.keepalive === group.keepalive && e.headerBuffer === conf.headerBuffer) return e.pool;
     }
   } else {
     list = [];
     poolsByPeer.set(peer, list);
   }
-  const key = `${peer.name}|${conf.connectTimeout}|${conf.readTimeout}|${group.keepalive}`;
+  const key = `${peer.name}|${conf.connectTimeout}|${conf.readTimeout}|${group.keepalive}|${conf.headerBuffer}`;
   let p = pools.get(key);
   if (!p) {
     const origin = peer.socketPath ? 'http://localhost' : `http://${peer.host.includes(':') ? `[${peer.host}]` : peer.host}:${peer.port}`;
@@ -180,12 +181,14 @@ export function poolFor(peer: UpstreamPeer, group: UpstreamGroup, conf: ProxyCon
       keepAliveMaxTimeout: group.keepalive ? group.keepaliveTimeout : 600_000,
       pipelining: 1,
       connections: null,
+      // proxy_buffer_size: a response head that does not fit is "upstream sent too big header"
+      maxHeaderSize: conf.headerBuffer,
       // keepalive_requests: a kept connection is closed after this many requests
       maxRequestsPerClient: group.keepalive ? group.keepaliveRequests : undefined,
     });
     pools.set(key, p);
   }
-  list.push({ connectTimeout: conf.connectTimeout, readTimeout: conf.readTimeout, keepalive: group.keepalive, pool: p });
+  list.push({ connectTimeout: conf.connectTimeout, readTimeout: conf.readTimeout, keepalive: group.keepalive, headerBuffer: conf.headerBuffer, pool: p });
   return p;
 }
 
