@@ -331,7 +331,7 @@ class Forward {
           path: '/',
           method: this.method,
           headers,
-          body: watchSend(a, body === 'stream' ? r.msg : body ? body.open() : undefined, this.conf.sendTimeout),
+          body: watchSend(a, body === 'stream' ? r.msg : body ? body.open() : undefined, this.conf.sendTimeout, body === 'stream' ? r.loc.clientMaxBodySize : 0),
           // a 101 then hands over the upstream socket (onUpgrade); other answers flow as usual
           upgrade,
         },
@@ -537,6 +537,13 @@ class Attempt {
     const f = this.f;
     const r = f.r;
     const parser = err as Error & { code?: string; data?: string };
+    if (err instanceof BodyTooLargeError) {
+      this.done(false);
+      logError('error', `client intended to send too large chunked body: ${r.loc.clientMaxBodySize}+ bytes`, r);
+      if (!r.res.headersSent) finalize(r, 413);
+      else r.res.destroy();
+      return;
+    }
     if (!this.responded && !r.res.headersSent && parser.name === 'HTTPParserError' && /Expected HTTP\//.test(parser.message) && typeof parser.data === 'string') {
       // no status line: nginx takes the answer as HTTP/0.9 and relays its bytes as they came
       this.done(false);
@@ -589,20 +596,30 @@ class Attempt {
 /** Thrown into an attempt whose upstream stopped taking the request body. */
 class SendTimeoutError extends Error {}
 
+/** A streamed request body grew past client_max_body_size (nginx: 413 while reading it). */
+class BodyTooLargeError extends Error {}
+
 /**
  * proxy_send_timeout: while a request body goes upstream, the upstream must take the next piece
  * within the timeout, or the attempt ends as a timeout (504).
  */
-function watchSend(a: Attempt, body: Buffer | Readable | undefined, timeout: number): Buffer | Readable | undefined {
-  if (!body || Buffer.isBuffer(body) || timeout <= 0) return body;
+function watchSend(a: Attempt, body: Buffer | Readable | undefined, timeout: number, maxBody: number): Buffer | Readable | undefined {
+  if (!body || Buffer.isBuffer(body) || (timeout <= 0 && maxBody <= 0)) return body;
+  let seen = 0;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
+    if (timeout <= 0) return;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => a.abortUpstream?.(new SendTimeoutError('upstream timed out')), timeout);
   };
   // a piece moves on only when undici takes the previous ones (backpressure): each one re-arms
   const watched = new Transform({
-    transform(chunk, _enc, cb) {
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (maxBody > 0 && seen > maxBody) {
+        a.abortUpstream?.(new BodyTooLargeError('client intended to send too large chunked body'));
+        return cb();
+      }
       arm();
       cb(null, chunk);
     },
