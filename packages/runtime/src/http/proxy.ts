@@ -104,10 +104,12 @@ export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void
       },
       (e: { status?: number; close?: boolean }) => {
         if (!e.close) return finalize(r, e.status ?? 400);
-        // nginx logs the 408 and closes the connection without an answer
+        // nginx logs the 408 and closes the connection without an answer (reset_timedout_connection: RST)
         r.status = 408;
         logRequest(r);
-        r.res.destroy();
+        const socket = r.res.socket;
+        if (r.loc.resetTimedoutConnection && socket) socket.resetAndDestroy();
+        else r.res.destroy();
       },
     );
   if (conf.requestBuffering || (chunkedIn && conf.httpVersion === '1.0')) return void buffered();
