@@ -365,6 +365,8 @@ class Attempt {
   resumeUpstream: (() => void) | null = null;
   /** proxy_buffering on: the body waits here for a slow client instead of holding the upstream. */
   spool: Spool | null = null;
+  /** proxy_buffering applies to this response (the spool is made once the client falls behind). */
+  buffered = false;
   responded = false;
   intercepted = false;
   finished = false;
@@ -478,11 +480,8 @@ class Attempt {
     if (bodyless) {
       logRequest(r);
       r.res.end();
-    } else if (wantsSpool(conf.buffering, accelBuffering(raw))) {
-      this.spool = new Spool(r, r.res, conf.bufferBytes, conf.maxTempFileSize, conf.tempPath, () => {
-        logRequest(r);
-        r.res.end();
-      });
+    } else {
+      this.buffered = wantsSpool(conf.buffering, accelBuffering(raw));
     }
     this.resumeUpstream = resume;
     this.remaining = head.contentLength ?? (chunked ? Infinity : -1);
@@ -510,6 +509,16 @@ class Attempt {
     }
     const ok = r.res.write(chunk);
     if (ok) return true;
+    if (this.buffered) {
+      // the client fell behind: from now on the body waits in buffers and a temp file
+      const conf = this.f.conf;
+      this.spool = new Spool(r, r.res, conf.bufferBytes, conf.maxTempFileSize, conf.tempPath, () => {
+        logRequest(r);
+        r.res.end();
+      });
+      this.spool.behind();
+      return true;
+    }
     // Pausing undici on a body's last bytes while the upstream closes trips an assertion in
     // undici's parser (finish() while paused, 7.30): only pause while more bytes are due.
     if (this.remaining <= 0) return true;

@@ -44,6 +44,12 @@ export class Spool {
     res.once('close', () => this.release());
   }
 
+  /** The response already holds data the client has not taken: wait for its drain. */
+  behind(): void {
+    this.waiting = true;
+    sendStalled(this.r);
+  }
+
   /** Takes a chunk from the upstream; false: full, resume() will be called when there is room. */
   write(chunk: Buffer, resume: () => void): boolean {
     if (this.res.destroyed) return true;
