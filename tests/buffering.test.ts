@@ -3,20 +3,12 @@
  * upstream: the body goes to memory and a temp file and the backend finishes at once; with it
  * off (or X-Accel-Buffering: no) the backend waits for the client. nginx and nxproxy side by side.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/net.js';
+import { preamble, sidesFor, startSide } from './support/side-by-side.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-if (!NGINX) console.log('skipping buffering comparison with nginx: nginx not installed');
 
 const BODY = 16 * 1024 * 1024;
 const children: ChildProcess[] = [];
@@ -25,15 +17,7 @@ let backend: http.Server;
 const finished = new Map<string, number>();
 const ports: Record<string, number> = {};
 
-const conf = (port: number, b: number, prefix: string) => `
-daemon off; master_process off; worker_processes 1;
-pid ${prefix}/run.pid;
-error_log ${prefix}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
-  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+const conf = (port: number, b: number, prefix: string) => `${preamble(prefix)}
   server {
     listen 127.0.0.1:${port};
     location /on/ { proxy_pass http://127.0.0.1:${b}; }
@@ -43,7 +27,7 @@ http {
 }
 `;
 
-const sides = NGINX ? ['nginx', 'nxproxy'] : ['nxproxy'];
+const sides = sidesFor('the proxy_buffering tests');
 
 /** Asks for the body, reads only the response head, waits, and reports how long the backend took. */
 async function slowClient(port: number, p: string, waitMs: number): Promise<{ backendMs: number; got: number }> {
@@ -85,15 +69,9 @@ describe('proxy_buffering and a client that does not read', () => {
     await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
     const b = (backend.address() as net.AddressInfo).port;
     for (const side of sides) {
-      const port = await freePort();
-      ports[side] = port;
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nxbuf-${side}-`));
-      fs.mkdirSync(path.join(dir, 'tmp'));
-      fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(port, b, dir));
-      const args = ['-p', dir + '/', '-c', 'nginx.conf', '-e', dir + '/error.log'];
-      const c = side === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
-      children.push(c);
-      for (let i = 0; i < 400 && !fs.existsSync(path.join(dir, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+      const run = await startSide(side, 'buf', (port, dir) => conf(port, b, dir));
+      ports[side] = run.port;
+      children.push(run.proc);
     }
   });
   afterAll(() => {

@@ -2,36 +2,20 @@
  * Client-side timeouts side by side with nginx: client_body_timeout (the connection is closed
  * without an answer) and keepalive_timeout (an idle connection is closed).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/net.js';
+import { preamble, sidesFor, startSide } from './support/side-by-side.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-if (!NGINX) console.log('skipping client timeout comparison with nginx: nginx not installed');
-const sides = NGINX ? ['nginx', 'nxproxy'] : ['nxproxy'];
+const sides = sidesFor('the client timeout tests');
 const children: ChildProcess[] = [];
 const ports: Record<string, number> = {};
 
 let bigPort = 0;
 let big: http.Server;
 
-const conf = (port: number, prefix: string) => `
-daemon off; master_process off; worker_processes 1;
-pid ${prefix}/run.pid;
-error_log ${prefix}/error.log info;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
-  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+const conf = (port: number, prefix: string) => `${preamble(prefix, 'info')}
   client_body_timeout 1s;
   keepalive_timeout 1s;
   send_timeout 1s;
@@ -77,15 +61,9 @@ describe('client timeouts', () => {
     await new Promise<void>((r) => big.listen(0, '127.0.0.1', () => r()));
     bigPort = (big.address() as net.AddressInfo).port;
     for (const side of sides) {
-      const port = await freePort();
-      ports[side] = port;
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nxcto-${side}-`));
-      fs.mkdirSync(path.join(dir, 'tmp'));
-      fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(port, dir));
-      const args = ['-p', dir + '/', '-c', 'nginx.conf', '-e', dir + '/error.log'];
-      const c = side === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
-      children.push(c);
-      for (let i = 0; i < 400 && !fs.existsSync(path.join(dir, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+      const run = await startSide(side, 'cto', conf);
+      ports[side] = run.port;
+      children.push(run.proc);
     }
   });
   afterAll(() => {

@@ -3,25 +3,17 @@
  * through a temp file: they reach the backend intact, the process does not hold them, and a
  * retry on the next peer sends the whole body again. Side by side with nginx.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/net.js';
+import { preamble, sidesFor, startSide } from './support/side-by-side.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-if (!NGINX) console.log('skipping request-body comparison with nginx: nginx not installed');
-const sides = NGINX ? ['nginx', 'nxproxy'] : ['nxproxy'];
+const sides = sidesFor('the request-body tests');
 const children: ChildProcess[] = [];
 const ports: Record<string, number> = {};
-const prefixes: Record<string, string> = {};
 let backend: http.Server;
 
 const BODY = Buffer.alloc(6 * 1024 * 1024);
@@ -60,19 +52,10 @@ describe('buffered request bodies through temp files', () => {
     const b = (backend.address() as net.AddressInfo).port;
     const dead = await freePort();
     for (const side of sides) {
-      const port = await freePort();
-      ports[side] = port;
-      const prefix = fs.mkdtempSync(path.join(os.tmpdir(), `nxbody-${side}-`));
-      prefixes[side] = prefix;
-      fs.mkdirSync(path.join(prefix, 'tmp'));
-      fs.writeFileSync(
-        path.join(prefix, 'nginx.conf'),
-        `daemon off; master_process off; pid ${prefix}/run.pid; error_log ${prefix}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
-  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+      const run = await startSide(
+        side,
+        'body',
+        (port, prefix) => `${preamble(prefix)}
   client_max_body_size 10m;
   upstream retry { server 127.0.0.1:${dead}; server 127.0.0.1:${b}; }
   server {
@@ -83,10 +66,8 @@ http {
 }
 `,
       );
-      const args = ['-p', prefix + '/', '-c', 'nginx.conf', '-e', prefix + '/error.log'];
-      const c = side === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
-      children.push(c);
-      for (let i = 0; i < 400 && !fs.existsSync(path.join(prefix, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+      ports[side] = run.port;
+      children.push(run.proc);
     }
   });
   afterAll(() => {
@@ -114,28 +95,18 @@ describe('proxy_send_timeout', () => {
     await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', () => r()));
     const b = (stuck.address() as net.AddressInfo).port;
     for (const side of sides) {
-      const port = await freePort();
-      ports2[side] = port;
-      const prefix = fs.mkdtempSync(path.join(os.tmpdir(), `nxsend-${side}-`));
-      fs.mkdirSync(path.join(prefix, 'tmp'));
-      fs.writeFileSync(
-        path.join(prefix, 'nginx.conf'),
-        `daemon off; master_process off; pid ${prefix}/run.pid; error_log ${prefix}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
-  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+      const run = await startSide(
+        side,
+        'send',
+        (port, prefix) => `${preamble(prefix)}
   client_max_body_size 10m;
   proxy_send_timeout 1s;
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://127.0.0.1:${b}; } }
 }
 `,
       );
-      const args = ['-p', prefix + '/', '-c', 'nginx.conf', '-e', prefix + '/error.log'];
-      const c = side === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
-      kids.push(c);
-      for (let i = 0; i < 400 && !fs.existsSync(path.join(prefix, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+      ports2[side] = run.port;
+      kids.push(run.proc);
     }
   });
   afterAll(() => {
