@@ -3,41 +3,23 @@
  * hashing builds the same ring) in nginx and nxproxy, the same requests in the same order, and
  * the sequence of backends each one picks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, httpGet } from './support/net.js';
+import { httpGet } from './support/net.js';
+import { NGINX, preamble, startSide } from './support/side-by-side.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
+
 if (!NGINX) console.log('skipping balancing tests: nginx not installed');
-
 const children: ChildProcess[] = [];
 const backends: http.Server[] = [];
 let proxies: { nginx: number; nxproxy: number };
 
 const get = async (port: number, p: string): Promise<string> => (await httpGet(port, p)).body;
 
-async function waitForFile(f: string): Promise<void> {
-  for (let i = 0; i < 400 && !fs.existsSync(f); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!fs.existsSync(f)) throw new Error(`${f} never appeared`);
-}
 
-const conf = (port: number, b: number[], prefix: string) => `
-daemon off; master_process off; worker_processes 1;
-pid ${prefix}/run.pid;
-error_log ${prefix}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
-  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+const conf = (port: number, b: number[], prefix: string) => `${preamble(prefix)}
   upstream rr { server 127.0.0.1:${b[0]} weight=5; server 127.0.0.1:${b[1]}; server 127.0.0.1:${b[2]}; }
   upstream rr2 { server 127.0.0.1:${b[0]} weight=2; server 127.0.0.1:${b[1]} weight=3; server 127.0.0.1:${b[2]} weight=1; }
   upstream iph { ip_hash; server 127.0.0.1:${b[0]}; server 127.0.0.1:${b[1]}; server 127.0.0.1:${b[2]}; }
@@ -65,16 +47,10 @@ describe.skipIf(!NGINX)('balancers pick the same peers as nginx', () => {
       backends.push(srv);
       ports.push((srv.address() as net.AddressInfo).port);
     }
-    proxies = { nginx: await freePort(), nxproxy: await freePort() };
-    for (const [name, port] of Object.entries(proxies)) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nxbal-${name}-`));
-      fs.mkdirSync(path.join(dir, 'tmp'));
-      fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(port, ports, dir));
-      const args = ['-p', dir + '/', '-c', 'nginx.conf', '-e', dir + '/error.log'];
-      const c = name === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
-      children.push(c);
-      await waitForFile(path.join(dir, 'run.pid'));
-    }
+    const nginx = await startSide('nginx', 'bal', (port, dir) => conf(port, ports, dir));
+    const nxproxy = await startSide('nxproxy', 'bal', (port, dir) => conf(port, ports, dir));
+    children.push(nginx.proc, nxproxy.proc);
+    proxies = { nginx: nginx.port, nxproxy: nxproxy.port };
   });
   afterAll(() => {
     for (const c of children) c.kill('SIGKILL');

@@ -3,20 +3,12 @@
  * Upgrade/Connection on, messages of all sizes both ways, fragmented frames, idle timeout,
  * and closing either side closes the other.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { freePort } from './support/net.js';
+import { preamble, sidesFor, startSide } from './support/side-by-side.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(root, 'packages/cli/bin/nxproxy.js');
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-if (!NGINX) console.log('skipping websocket tests against nginx: nginx not installed');
 
 const children: ChildProcess[] = [];
 let backend: WebSocketServer;
@@ -24,15 +16,7 @@ let backendPort = 0;
 const serverClosed: number[] = [];
 const ports: Record<string, number> = {};
 
-const conf = (port: number, prefix: string) => `
-daemon off; master_process off; worker_processes 1;
-pid ${prefix}/run.pid;
-error_log ${prefix}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/tmp; proxy_temp_path ${prefix}/tmp; fastcgi_temp_path ${prefix}/tmp;
-  uwsgi_temp_path ${prefix}/tmp; scgi_temp_path ${prefix}/tmp;
+const conf = (port: number, prefix: string) => `${preamble(prefix)}
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   server {
     listen 127.0.0.1:${port};
@@ -64,7 +48,7 @@ function echo(ws: WebSocket, data: Buffer | string): Promise<Buffer> {
   });
 }
 
-const sides = NGINX ? ['nginx', 'nxproxy'] : ['nxproxy'];
+const sides = sidesFor('the WebSocket tests');
 
 describe('WebSocket upgrade', () => {
   beforeAll(async () => {
@@ -79,15 +63,9 @@ describe('WebSocket upgrade', () => {
       ws.on('close', () => serverClosed.push(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? 0)));
     });
     for (const side of sides) {
-      const port = await freePort();
-      ports[side] = port;
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nxws-${side}-`));
-      fs.mkdirSync(path.join(dir, 'tmp'));
-      fs.writeFileSync(path.join(dir, 'nginx.conf'), conf(port, dir));
-      const args = ['-p', dir + '/', '-c', 'nginx.conf', '-e', dir + '/error.log'];
-      const c = side === 'nginx' ? spawn(NGINX!, args, { stdio: 'ignore' }) : spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
-      children.push(c);
-      for (let i = 0; i < 400 && !fs.existsSync(path.join(dir, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
+      const run = await startSide(side, 'ws', conf);
+      ports[side] = run.port;
+      children.push(run.proc);
     }
   });
   afterAll(() => {
