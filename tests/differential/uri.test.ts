@@ -32,6 +32,8 @@ differential(
     get('/a??b'),
     get('/a?x=/../..'),
     get('/a#frag'),
+    get('/a?x=1#frag'),
+    get('/a#frag?x=1'),
     get('/a%23b'),
     get('/a%zzb'),
     get('/a%2'),

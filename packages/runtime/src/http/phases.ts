@@ -9,7 +9,7 @@ import { contentTypeFor, sendBody, sendSpecial } from './respond.js';
 import { captureGroups } from '../compile/regex.js';
 import { selectServer } from './select.js';
 import { aliasPath, serveStatic } from './static.js';
-import { normalizePath, validateHost } from './uri.js';
+import { normalizePath, parseComplexUri, validateHost } from './uri.js';
 
 const enum Flow {
   Continue,
@@ -47,13 +47,21 @@ export function handleRequest(table: RuntimeConfig, sock: SocketConf, r: Req): v
   r.server = selectServer(sock, r.host, r);
   r.loc = r.server.conf;
   if (target[0] !== '/') return bad(r, 'client sent invalid request');
-  const q = target.indexOf('?');
-  const rawPath = q < 0 ? target : target.slice(0, q);
-  r.args = q < 0 ? '' : target.slice(q + 1);
   // the request line is parsed before Host picks a server: the default server's merge_slashes rules
-  const uri = normalizePath(rawPath, sock.defaultServer.mergeSlashes);
-  if (uri === null) return bad(r, 'client sent invalid request');
-  r.uri = uri;
+  const merge = sock.defaultServer.mergeSlashes;
+  if (target.indexOf('#') >= 0) {
+    // a "#" ends the path, and the arguments too (ngx_http_parse_complex_uri)
+    const parsed = parseComplexUri(target, merge);
+    if (parsed === null) return bad(r, 'client sent invalid request');
+    r.uri = parsed.uri;
+    r.args = parsed.args;
+  } else {
+    const q = target.indexOf('?');
+    r.args = q < 0 ? '' : target.slice(q + 1);
+    const uri = normalizePath(q < 0 ? target : target.slice(0, q), merge);
+    if (uri === null) return bad(r, 'client sent invalid request');
+    r.uri = uri;
+  }
 
   const flow = runRewrites(r.server.conf.rewrites, r);
   if (flow === Flow.Done) return;
