@@ -48,6 +48,7 @@ request_body_file=$request_body_file
     raw('header name with odd characters and folding-free spacing', 'GET /p HTTP/1.1\r\nHost: vars.test\r\nX-Y:    spaced value   \r\nConnection: close\r\n\r\n'),
     raw('lowercase method', 'get /p HTTP/1.1\r\nHost: vars.test\r\nConnection: close\r\n\r\n'),
     raw('unknown method', 'PURGE /p HTTP/1.1\r\nHost: vars.test\r\nConnection: close\r\n\r\n'),
+    raw('absolute-form: $request keeps the line as sent', 'GET http://vars.test/p?x=1 HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n'),
   ],
 );
 

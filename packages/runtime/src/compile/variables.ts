@@ -117,7 +117,8 @@ const BUILTINS: Record<string, Getter> = {
   server_protocol: (r) => r.protocol,
   scheme: () => 'http',
   https: () => '',
-  request: (r) => `${r.method} ${r.requestUri} ${r.protocol}`,
+  // the request line as the client sent it (absolute-form targets included)
+  request: (r) => (r.msg as { requestLine?: string }).requestLine || `${r.method} ${r.requestUri} ${r.protocol}`,
   request_method: (r) => r.method,
   request_uri: (r) => r.requestUri,
   uri: (r) => r.uri,
