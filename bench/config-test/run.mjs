@@ -20,37 +20,19 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { generateConfig } from './generate.mjs';
+import { CLI, findOnPath, intOption, ROOT } from '../lib.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
-const CLI = process.env.NXPROXY_BIN ? resolve(process.env.NXPROXY_BIN) : join(ROOT, 'packages/cli/bin/nxproxy.js');
 const TARGET_TIME = 0.25;
 const TARGET_MEM = 0.5;
 
 const args = process.argv.slice(2);
-const opt = (flag, def) => {
-  const k = args.indexOf(flag);
-  if (k < 0) return def;
-  const v = Number(args[k + 1]);
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`${flag} needs a positive integer`);
-    process.exit(2);
-  }
-  return v;
-};
+const opt = (flag, def) => intOption(args, flag, def);
 const servers = opt('--servers', 10000);
 const rounds = opt('--rounds', 5);
 const keep = args.includes('--keep');
 
-function findOnPath(name, extra = []) {
-  for (const d of [...(process.env.PATH ?? '').split(':'), ...extra]) {
-    if (d && existsSync(join(d, name))) return join(d, name);
-  }
-  return null;
-}
 
 const NGINX = findOnPath('nginx', ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin']);
 if (!NGINX) {

@@ -54,10 +54,11 @@
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canConnect, CLI, findNginx, freePort, intOption, sleep } from '../lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -174,16 +175,7 @@ if (process.argv[2] === '--peers') {
 
 async function main() {
   const args = process.argv.slice(2);
-  const opt = (flag, def) => {
-    const k = args.indexOf(flag);
-    if (k < 0) return def;
-    const v = Number(args[k + 1]);
-    if (!Number.isInteger(v) || v < 1) {
-      console.error(`${flag} needs a positive integer`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const opt = (flag, def) => intOption(args, flag, def);
   const N = opt('--requests', 20000);
   const C = opt('--concurrency', 32);
   const K = opt('--cycles', 6);
@@ -197,7 +189,6 @@ async function main() {
     console.log('nginx not installed (set NGINX_BIN): nothing to compare against, skipping');
     process.exit(0);
   }
-  const CLI = process.env.NXPROXY_BIN ? resolve(process.env.NXPROXY_BIN) : join(ROOT, 'packages/cli/bin/nxproxy.js');
   if (!existsSync(CLI)) {
     console.error(`nxproxy not found at ${CLI} (build with npx tsc -b, or set NXPROXY_BIN)`);
     process.exit(1);
@@ -406,34 +397,8 @@ http {
 
 // ------------------------------------------------------------------------------------------------
 
-function findNginx() {
-  const explicit = process.env.NGINX_BIN;
-  if (explicit !== undefined) return explicit && explicit !== 'none' && existsSync(explicit) ? explicit : undefined;
-  for (const d of ['/usr/sbin', ...(process.env.PATH ?? '').split(':')]) if (d && existsSync(join(d, 'nginx'))) return join(d, 'nginx');
-  return undefined;
-}
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 function readLog(prefix) {
   try {
@@ -443,6 +408,3 @@ function readLog(prefix) {
   }
 }
 
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -9,15 +9,12 @@
 //   upstream ka { server P1 max_fails=0; server P2 max_fails=0; keepalive 32; }
 //   location / { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://ka; }
 // Exits 0 with a reason when nginx or wrk is missing.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CLI, findNginx, findOnPath, freePort, sleep } from '../lib.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'packages/cli/bin/nxproxy.js');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
@@ -25,21 +22,13 @@ const arg = (name, dflt) => {
 const DURATION = arg('--duration', 10);
 const CYCLES = arg('--cycles', 6);
 const DOWN = arg('--down', 300);
-const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-const WRK = spawnSync('which', ['wrk']).stdout?.toString().trim();
+const NGINX = findNginx();
+const WRK = findOnPath('wrk', ['/usr/local/bin']);
 if (!NGINX || !WRK) {
   console.log(`skipping: ${!NGINX ? 'nginx' : 'wrk'} not installed`);
   process.exit(0);
 }
 
-const freePort = () =>
-  new Promise((r) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => r(p));
-    });
-  });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const waitFile = async (f) => {
   for (let i = 0; i < 400 && !existsSync(f); i++) await sleep(25);
 };

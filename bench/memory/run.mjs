@@ -9,7 +9,7 @@
 //   --duration S    seconds each run lasts before every client is aborted (default 30)
 //   --size-mib M    body size (default 50; Content-Length known)
 //   --pause MS      a client pauses this long after each 64 KiB it reads (default 1000)
-//   --all           also run nxproxy with `proxy_buffering off` (nxproxy streams either way)
+//   --all           also run nxproxy with `proxy_buffering off` (it then streams with backpressure instead of spooling to temp files)
 //   env NXPROXY_BIN=path  another nxproxy entry script (default packages/cli/bin/nxproxy.js)
 //   env NGINX_BIN=path    the nginx binary (default /usr/sbin/nginx, then $PATH); absent: nxproxy only
 //
@@ -32,10 +32,11 @@
 import { fork, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canConnect, CLI, findNginx, freePort, intOption, sleep } from '../lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -80,16 +81,7 @@ if (process.argv[2] === '--backend') {
 
 async function main() {
   const args = process.argv.slice(2);
-  const opt = (flag, def) => {
-    const k = args.indexOf(flag);
-    if (k < 0) return def;
-    const v = Number(args[k + 1]);
-    if (!Number.isInteger(v) || v < 1) {
-      console.error(`${flag} needs a positive integer`);
-      process.exit(2);
-    }
-    return v;
-  };
+  const opt = (flag, def) => intOption(args, flag, def);
   const CLIENTS = opt('--clients', 200);
   const DURATION = opt('--duration', 30);
   const SIZE = opt('--size-mib', 50) * 1024 * 1024;
@@ -97,7 +89,6 @@ async function main() {
   const all = args.includes('--all');
 
   const NGINX = findNginx();
-  const CLI = process.env.NXPROXY_BIN ? resolve(process.env.NXPROXY_BIN) : join(ROOT, 'packages/cli/bin/nxproxy.js');
   if (!existsSync(CLI)) {
     console.error(`nxproxy not found at ${CLI} (build with npx tsc -b, or set NXPROXY_BIN)`);
     process.exit(1);
@@ -285,35 +276,6 @@ function fetchSmall(port) {
   });
 }
 
-function findNginx() {
-  const explicit = process.env.NGINX_BIN;
-  if (explicit !== undefined) return explicit && explicit !== 'none' && existsSync(explicit) ? explicit : undefined;
-  for (const d of ['/usr/sbin', ...(process.env.PATH ?? '').split(':')]) if (d && existsSync(join(d, 'nginx'))) return join(d, 'nginx');
-  return undefined;
-}
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}

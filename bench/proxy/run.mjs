@@ -44,29 +44,16 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { report, summarize } from './profile.mjs';
+import { canConnect, CLI, findOnPath, freePort, intOption, ROOT, sleep } from '../lib.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
-const CLI = process.env.NXPROXY_BIN ? resolve(process.env.NXPROXY_BIN) : join(ROOT, 'packages/cli/bin/nxproxy.js');
 const TARGET_RPS = 0.40;
 const CONNECTIONS = 64;
 
 const args = process.argv.slice(2);
-const opt = (flag, def) => {
-  const k = args.indexOf(flag);
-  if (k < 0) return def;
-  const v = Number(args[k + 1]);
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`${flag} needs a positive integer`);
-    process.exit(2);
-  }
-  return v;
-};
+const opt = (flag, def) => intOption(args, flag, def);
 const rounds = opt('--rounds', 3);
 const duration = opt('--duration', 10);
 const warmup = opt('--warmup', 2);
@@ -74,12 +61,6 @@ const keep = args.includes('--keep');
 const profile = !args.includes('--no-profile');
 const pin = args.includes('--pin');
 
-function findOnPath(name, extra = []) {
-  for (const d of [...(process.env.PATH ?? '').split(':'), ...extra]) {
-    if (d && existsSync(join(d, name))) return join(d, name);
-  }
-  return null;
-}
 const NGINX = findOnPath('nginx', ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin']);
 const WRK = findOnPath('wrk', ['/usr/local/bin']);
 if (!NGINX || !WRK) {
@@ -93,24 +74,12 @@ if (!existsSync(CLI)) {
 }
 
 const pct = (x) => `${(100 * x).toFixed(0)}%`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-function freePort() {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
 
 function get(port) {
   return new Promise((done) => {
@@ -126,13 +95,6 @@ function get(port) {
   });
 }
 
-function canConnect(port) {
-  return new Promise((done) => {
-    const c = connect(port, '127.0.0.1');
-    c.once('connect', () => { c.destroy(); done(true); });
-    c.once('error', () => done(false));
-  });
-}
 
 /** Starts a server process; resolves once its port accepts connections. */
 const TASKSET = pin ? findOnPath('taskset') : null;
