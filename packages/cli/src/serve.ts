@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import type { Server } from 'node:http';
+import type { Listener } from '@nxproxy/runtime';
 import * as path from 'node:path';
 import { checkConfig, isEmerg, type CheckResult } from '@nxproxy/parser';
 import {
@@ -125,7 +125,7 @@ export async function serve(o: ServeOptions): Promise<number> {
     process.stderr.write(`nxproxy: [emerg] open() "${errorLogOf(loaded.table).path}" failed (${(e as Error).message})\n`);
     return 1;
   }
-  let servers: Map<string, Server>;
+  let servers: Map<string, Listener>;
   try {
     servers = await listenAll(ref);
   } catch (e) {

@@ -4,15 +4,28 @@ import { parseComplexUri } from '../src/http/uri.js';
 
 const LIMITS: HeadLimits = { clientBuffer: 1024, largeNum: 4, largeSize: 1024, ignoreInvalid: true, underscores: false, mergeSlashes: true };
 
-/** Feeds `chunks` to a fresh filter; returns the queued heads and what llhttp would get. */
+/**
+ * Feeds `chunks` to a fresh filter; returns the heads and a transcript of what the sink heard:
+ * `<METHOD target>` per head, body bytes as they came (`|` between pieces), `<end>`, `<error>`.
+ */
 function run(chunks: string[], limits = LIMITS): { heads: RequestHead[]; out: string } {
+  const heads: RequestHead[] = [];
+  let out = '';
   const f = new HeadFilter(
     () => limits,
     () => limits,
+    {
+      head: (h) => {
+        heads.push(h);
+        out += `<${h.method} ${h.target}>`;
+      },
+      body: (c) => (out += c.toString('latin1') + '|'),
+      bodyEnd: () => (out += '<end>'),
+      bodyError: () => (out += '<error>'),
+    },
   );
-  let out = '';
-  for (const c of chunks) out += f.feed(Buffer.from(c, 'latin1')).toString('latin1');
-  return { heads: f.queue, out };
+  for (const c of chunks) f.feed(Buffer.from(c, 'latin1'));
+  return { heads, out };
 }
 
 const one = (raw: string, limits = LIMITS): RequestHead => {
@@ -22,10 +35,10 @@ const one = (raw: string, limits = LIMITS): RequestHead => {
 };
 
 describe('request head as ngx_http_parse_request_line / parse_header_line read it', () => {
-  it('keeps what nginx keeps and hands llhttp a canonical head', () => {
+  it('keeps what nginx keeps and frames the body', () => {
     const { heads, out } = run(['POST /caf\xe9?a=1 HTTP/1.1\r\nHost: x\r\nX_U: 1\r\nX-A:  v  \r\nContent-Length: 3\r\n\r\nabc']);
     expect(heads[0]).toMatchObject({ status: 0, method: 'POST', target: '/caf\xe9?a=1', version: '1.1', headers: ['Host', 'x', 'X-A', 'v', 'Content-Length', '3'], ignored: ['X_U: 1'] });
-    expect(out).toBe('GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc');
+    expect(out).toBe('<POST /caf\xe9?a=1>abc|<end>');
   });
 
   it.each([
@@ -85,17 +98,33 @@ describe('request head as ngx_http_parse_request_line / parse_header_line read i
     const whole = run([raw]);
     const bytes = run(raw.split(''));
     expect(bytes.heads.map((h) => h.target)).toEqual(['/p', '/n']);
-    const perByte = 'hello'.split('').map((c) => `1\r\n${c}\r\n`).join('');
-    expect(bytes.out).toBe(`GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${perByte}0\r\n\r\nGET / HTTP/1.1\r\n\r\n`);
-    // nginx's lenient chunk syntax is re-chunked for llhttp
-    expect(whole.out).toBe('GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n');
+    expect(bytes.out).toBe('<POST /p>h|e|l|l|o|<end><GET /n><end>');
+    // nginx's lenient chunk syntax ("5 \n") decodes all the same
+    expect(whole.out).toBe('<POST /p>hello|<end><GET /n><end>');
     expect(whole.heads[1].pipelined).toBe(true);
   });
 
   it('ignores everything after a request that closes the connection', () => {
     const { heads, out } = run(['GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n']);
     expect(heads).toHaveLength(1);
-    expect(out).toBe('GET / HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(out).toBe('<GET /a><end>');
+  });
+
+  it('tells of a malformed chunked body, whether it came with the head or after it', () => {
+    const head = 'POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const later = run([head, '3\r\nabc\r\nzz\r\n']);
+    expect(later.out).toBe('<POST /p>abc|<error>');
+    expect(later.heads[0].status).toBe(0);
+    // with the head: the request itself becomes nginx's 400, and nothing of the body is passed on
+    const withHead = run([head + '3\r\nabc\r\nzz\r\n']);
+    expect(withHead.heads[0]).toMatchObject({ status: 400, log: 'client sent invalid chunked body', action: 'body' });
+    expect(withHead.out).toBe('<POST /p><end>');
+  });
+
+  it('splits a Content-Length body across reads and finds the next head after it', () => {
+    const { heads, out } = run(['POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab', 'cdeGET /b HTTP/1.1\r\nHost: x\r\n\r\n']);
+    expect(heads.map((h) => h.target)).toEqual(['/a', '/b']);
+    expect(out).toBe('<POST /a>ab|cde|<end><GET /b><end>');
   });
 });
 

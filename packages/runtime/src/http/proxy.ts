@@ -333,7 +333,7 @@ class Forward {
           path: '/',
           method: this.method,
           headers,
-          body: watchSend(a, body === 'stream' ? r.msg : body ? body.open() : undefined, this.conf.sendTimeout, body === 'stream' ? r.loc.clientMaxBodySize : 0),
+          body: watchSend(a, body === 'stream' ? r.msg.body() : body ? body.open() : undefined, this.conf.sendTimeout, body === 'stream' ? r.loc.clientMaxBodySize : 0),
           // a 101 then hands over the upstream socket (onUpgrade); other answers flow as usual
           upgrade,
         },

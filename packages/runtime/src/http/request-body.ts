@@ -45,6 +45,7 @@ export function readBody(r: Req): Promise<BufferedBody> {
     const loc = r.loc;
     const max = loc.clientMaxBodySize;
     const memLimit = loc.clientBodyBufferSize;
+    const stream = r.msg.body();
     const chunks: Buffer[] = [];
     let size = 0;
     let fd = -1;
@@ -57,7 +58,7 @@ export function readBody(r: Req): Promise<BufferedBody> {
       if (failed) return;
       failed = true;
       if (timer) clearTimeout(timer);
-      r.msg.removeAllListeners('data');
+      stream.removeAllListeners('data');
       if (fd >= 0) fs.close(fd, () => undefined);
       reject(f);
     };
@@ -81,7 +82,7 @@ export function readBody(r: Req): Promise<BufferedBody> {
       const data = Buffer.concat(chunks);
       chunks.length = 0;
       writing = true;
-      r.msg.pause();
+      stream.pause();
       fs.write(fd, data, 0, data.length, written, (err) => {
         writing = false;
         if (err) {
@@ -89,13 +90,13 @@ export function readBody(r: Req): Promise<BufferedBody> {
           return fail({ status: 500 });
         }
         written += data.length;
-        r.msg.resume();
+        stream.resume();
         if (chunks.length) spill();
         else done();
       });
     };
     arm();
-    r.msg.on('data', (c: Buffer) => {
+    stream.on('data', (c: Buffer) => {
       size += c.length;
       if (max && size > max) return fail({ status: 413 });
       chunks.push(c);
@@ -113,11 +114,11 @@ export function readBody(r: Req): Promise<BufferedBody> {
       }
       if (fd >= 0) spill();
     });
-    r.msg.on('end', () => {
+    stream.on('end', () => {
       ended = true;
       if (fd >= 0) spill();
       else done();
     });
-    r.msg.on('error', () => fail({ status: 400 }));
+    stream.on('error', () => fail({ status: 400 }));
   });
 }

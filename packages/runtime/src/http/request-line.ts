@@ -4,11 +4,9 @@
  * the header buffers of client_header_buffer_size / large_client_header_buffers simulated byte
  * for byte (414, 494 come from there).
  *
- * Node's llhttp never sees the client's head: a HeadFilter sits on the socket's read side, parses
- * each head the nginx way, queues what it found (RequestHead) and hands llhttp a minimal
- * canonical head that only carries the framing (Content-Length / chunked), keep-alive and
- * "Expect: 100-continue". The listener restores method, target, version and raw headers from
- * the queue. Chunked bodies are decoded the nginx way and re-chunked canonically for llhttp.
+ * A HeadFilter sits on each client connection's read side: it parses each head the nginx way and
+ * frames its body (Content-Length, or chunked decoded the nginx way), telling a HeadSink; the
+ * connection (connection.ts) turns that into requests. Node's http parser is not involved.
  */
 import type { ServerConf } from '../compile/types.js';
 import { isUsualUriByte, parseComplexUri, validateHost } from './uri.js';
@@ -857,33 +855,34 @@ const enum CH {
 
 const MAX_CHUNK = 0x7fffffffffffffffn;
 
-/** Canonical heads repeat: keep their bytes. */
-const CANONICAL = new Map<string, Buffer>();
+const EMPTY = Buffer.alloc(0);
 
-function canonical(head: string): Buffer {
-  let b = CANONICAL.get(head);
-  if (!b) {
-    b = Buffer.from(head, 'latin1');
-    if (CANONICAL.size < 256) CANONICAL.set(head, b);
-  }
-  return b;
+/** Where a HeadFilter delivers what it read from the client, in stream order. */
+export interface HeadSink {
+  /** A request head (status != 0: nginx answers it with that error and reads no further). */
+  head(h: RequestHead): void;
+  /** Body bytes of the latest head (chunked bodies arrive decoded). */
+  body(chunk: Buffer): void;
+  /** The latest head's body is complete (called at once for a request without a body). */
+  bodyEnd(): void;
+  /** The latest head's chunked body is malformed (nginx: 400, connection closed). */
+  bodyError(): void;
 }
 
 /**
- * Per connection: turns the client's byte stream into what llhttp gets (canonical heads, the
- * body bytes) and queues the RequestHead of each request, in order.
+ * Per connection: splits the client's byte stream into request heads (parsed the nginx way)
+ * and their bodies, and tells the sink, in order.
  */
 export class HeadFilter {
-  readonly queue: RequestHead[] = [];
   /** Heads parsed so far on this connection. */
   heads = 0;
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   private mode = Mode.Head;
   /** Absolute stream offset of pending[0]. */
   private pos = 0;
   private sim: BufSim;
   /** Remaining Content-Length bytes. */
-  private remaining = 0n;
+  private remaining = 0;
   private chunkState = CH.Start;
   private chunkSize = 0n;
   private closeAfterBody = false;
@@ -895,10 +894,14 @@ export class HeadFilter {
   private pipelined = false;
   /** The chunked body was found invalid. */
   private broken = false;
+  /** While the chunks that came with their head are read: their data, held until the head is out. */
+  private holding: Buffer[] | null = null;
+  private heldEnd = false;
 
   constructor(
     private readonly limits: () => HeadLimits,
     private readonly pick: PickLimits,
+    private readonly sink: HeadSink,
   ) {
     const l = limits();
     this.sim = { start: 0, end: l.clientBuffer, nbusy: 0 };
@@ -924,13 +927,10 @@ export class HeadFilter {
     return this.mode === Mode.Length || this.mode === Mode.Chunked;
   }
 
-  /** Called once the body being read is complete (or found invalid). */
-  onBodyEnd: (() => void) | undefined;
-
-  /** Feeds client bytes; returns what llhttp should parse (possibly empty). */
-  feed(chunk: Buffer): Buffer {
-    const out: Buffer[] = [];
-    let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+  /** Feeds client bytes; the sink hears of heads and body bytes before this returns. */
+  feed(chunk: Buffer): void {
+    const sink = this.sink;
+    const data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     let off = 0;
     const received = this.pos + data.length;
     while (off < data.length) {
@@ -940,21 +940,21 @@ export class HeadFilter {
       }
       if (this.mode === Mode.Length) {
         const n = data.length - off;
-        if (BigInt(n) < this.remaining) {
-          out.push(data.subarray(off));
-          this.remaining -= BigInt(n);
+        if (n < this.remaining) {
+          sink.body(off === 0 ? data : data.subarray(off));
+          this.remaining -= n;
           off = data.length;
           break;
         }
-        const take = Number(this.remaining);
-        out.push(data.subarray(off, off + take));
+        const take = this.remaining;
+        sink.body(data.subarray(off, off + take));
         off += take;
-        this.remaining = 0n;
+        this.remaining = 0;
         this.bodyDone(this.pos + off);
         continue;
       }
       if (this.mode === Mode.Chunked) {
-        off = this.chunked(data, off, out);
+        off = this.chunked(data, off);
         continue;
       }
       // Mode.Head: parse from `off` with the simulated nginx buffer in data coordinates
@@ -968,22 +968,15 @@ export class HeadFilter {
       const h = parsed.head;
       h.pipelined = this.pipelined;
       this.heads++;
-      this.queue.push(h);
       this.sim = { start: sim.start + base, end: sim.end + base, nbusy: sim.nbusy };
       off = parsed.end;
       if (h.status !== 0 || h.http09) {
-        // HTTP/0.9 answers carry the body even for HEAD (no header filter, no header_only)
-        out.push(Buffer.from(`${h.method === 'HEAD' && !h.http09 ? 'HEAD' : 'GET'} / HTTP/1.0\r\n\r\n`, 'latin1'));
         this.mode = Mode.Discard;
+        sink.head(h);
+        sink.bodyEnd();
         off = data.length;
         break;
       }
-      let canon = `${h.method === 'HEAD' ? 'HEAD' : 'GET'} / HTTP/1.${h.minor >= 1 ? 1 : 0}\r\n`;
-      if (h.minor >= 1 ? h.close : h.keepAlive) canon += h.close ? 'Connection: close\r\n' : 'Connection: keep-alive\r\n';
-      if (h.expectContinue) canon += 'Expect: 100-continue\r\n';
-      if (h.chunked) canon += 'Transfer-Encoding: chunked\r\n';
-      else if (h.contentLength !== null) canon += `Content-Length: ${h.contentLength}\r\n`;
-      out.push(canonical(canon + '\r\n'));
       this.closeAfterBody = h.close;
       this.lastBufEnd = this.sim.end;
       this.lastInBuf = Math.min(received, this.sim.end);
@@ -995,23 +988,29 @@ export class HeadFilter {
         this.chunkSize = 0n;
         // nginx reads (or discards) the body before any answer: a broken chunk that came
         // with the head turns the request into a 400
-        const body: Buffer[] = [];
-        const next = this.chunked(data, off, body);
+        const held: Buffer[] = [];
+        const next = this.chunked(data, off, held);
         if (this.broken) {
           h.status = 400;
           h.log = 'client sent invalid chunked body';
           h.action = 'body';
           h.close = true;
-          out[out.length - 1] = Buffer.from(`${h.method === 'HEAD' ? 'HEAD' : 'GET'} / HTTP/1.0\r\n\r\n`, 'latin1');
+          sink.head(h);
+          sink.bodyEnd();
           off = data.length;
           break;
         }
-        out.push(...body);
+        sink.head(h);
+        for (let i = 0; i < held.length; i++) sink.body(held[i]);
+        if (this.heldEnd) sink.bodyEnd();
         off = next;
-      } else if (h.contentLength !== null && BigInt(h.contentLength) > 0n) {
+      } else if (h.contentLength !== null && Number(h.contentLength) > 0) {
+        // lengths past 2^53 cannot be sent within any timeout; nginx's limit is 2^63
         this.mode = Mode.Length;
-        this.remaining = BigInt(h.contentLength);
+        this.remaining = Number(h.contentLength);
+        sink.head(h);
       } else {
+        sink.head(h);
         this.bodyDone(this.pos + off);
       }
     }
@@ -1021,18 +1020,14 @@ export class HeadFilter {
       this.pos += off;
     } else {
       this.pos += data.length;
-      this.pending = Buffer.alloc(0);
+      this.pending = EMPTY;
     }
-    data = Buffer.alloc(0);
-    if (out.length === 0) return data;
-    return out.length === 1 ? out[0] : Buffer.concat(out);
   }
 
   /** The body ended at absolute offset `at`: decide where nginx reads the next head. */
   private bodyDone(at: number): void {
-    const cb = this.onBodyEnd;
-    this.onBodyEnd = undefined;
-    if (cb) queueMicrotask(cb);
+    if (this.holding) this.heldEnd = true;
+    else this.sink.bodyEnd();
     if (this.closeAfterBody) {
       this.mode = Mode.Discard;
       return;
@@ -1047,8 +1042,18 @@ export class HeadFilter {
     }
   }
 
-  /** ngx_http_parse_chunked over data[off..]; re-emits the chunks canonically. */
-  private chunked(data: Buffer, off: number, out: Buffer[]): number {
+  /** ngx_http_parse_chunked over data[off..]; the chunks' data goes to the sink (or to `hold`). */
+  private chunked(data: Buffer, off: number, hold?: Buffer[]): number {
+    this.holding = hold ?? null;
+    this.heldEnd = false;
+    try {
+      return this.chunkedScan(data, off);
+    } finally {
+      this.holding = null;
+    }
+  }
+
+  private chunkedScan(data: Buffer, off: number): number {
     let p = off;
     const n = data.length;
     while (p < n) {
@@ -1059,7 +1064,9 @@ export class HeadFilter {
           continue;
         }
         const take = avail < this.chunkSize ? n - p : Number(this.chunkSize);
-        out.push(Buffer.from(`${take.toString(16)}\r\n`, 'latin1'), data.subarray(p, p + take), Buffer.from('\r\n', 'latin1'));
+        const piece = data.subarray(p, p + take);
+        if (this.holding) this.holding.push(piece);
+        else this.sink.body(piece);
         this.chunkSize -= BigInt(take);
         p += take;
         continue;
@@ -1070,12 +1077,12 @@ export class HeadFilter {
           const c = ch | 0x20;
           if (ch >= 0x30 && ch <= 0x39) this.chunkSize = BigInt(ch - 0x30);
           else if (c >= 0x61 && c <= 0x66) this.chunkSize = BigInt(c - 0x61 + 10);
-          else return this.chunkInvalid(out, n);
+          else return this.chunkInvalid(n);
           this.chunkState = CH.Size;
           break;
         }
         case CH.Size: {
-          if (this.chunkSize > MAX_CHUNK / 16n) return this.chunkInvalid(out, n);
+          if (this.chunkSize > MAX_CHUNK / 16n) return this.chunkInvalid(n);
           const c = ch | 0x20;
           if (ch >= 0x30 && ch <= 0x39) {
             this.chunkSize = this.chunkSize * 16n + BigInt(ch - 0x30);
@@ -1089,7 +1096,7 @@ export class HeadFilter {
           if (ch === CR) this.chunkState = last ? CH.LastExtAlmostDone : CH.ExtAlmostDone;
           else if (ch === LF) this.chunkState = last ? CH.Trailer : CH.Data;
           else if (ch === 0x3b || ch === 0x20 || ch === 0x09) this.chunkState = last ? CH.LastExt : CH.Ext;
-          else return this.chunkInvalid(out, n);
+          else return this.chunkInvalid(n);
           break;
         }
         case CH.Ext:
@@ -1097,16 +1104,16 @@ export class HeadFilter {
           else if (ch === LF) this.chunkState = CH.Data;
           break;
         case CH.ExtAlmostDone:
-          if (ch !== LF) return this.chunkInvalid(out, n);
+          if (ch !== LF) return this.chunkInvalid(n);
           this.chunkState = CH.Data;
           break;
         case CH.AfterData:
           if (ch === CR) this.chunkState = CH.AfterDataAlmostDone;
           else if (ch === LF) this.chunkState = CH.Start;
-          else return this.chunkInvalid(out, n);
+          else return this.chunkInvalid(n);
           break;
         case CH.AfterDataAlmostDone:
-          if (ch !== LF) return this.chunkInvalid(out, n);
+          if (ch !== LF) return this.chunkInvalid(n);
           this.chunkState = CH.Start;
           break;
         case CH.LastExt:
@@ -1114,23 +1121,23 @@ export class HeadFilter {
           else if (ch === LF) this.chunkState = CH.Trailer;
           break;
         case CH.LastExtAlmostDone:
-          if (ch !== LF) return this.chunkInvalid(out, n);
+          if (ch !== LF) return this.chunkInvalid(n);
           this.chunkState = CH.Trailer;
           break;
         case CH.Trailer:
           if (ch === CR) this.chunkState = CH.TrailerAlmostDone;
-          else if (ch === LF) return this.chunkEnd(out, p + 1);
+          else if (ch === LF) return this.chunkEnd(p + 1);
           else this.chunkState = CH.TrailerHeader;
           break;
         case CH.TrailerAlmostDone:
-          if (ch !== LF) return this.chunkInvalid(out, n);
-          return this.chunkEnd(out, p + 1);
+          if (ch !== LF) return this.chunkInvalid(n);
+          return this.chunkEnd(p + 1);
         case CH.TrailerHeader:
           if (ch === CR) this.chunkState = CH.TrailerHeaderAlmostDone;
           else if (ch === LF) this.chunkState = CH.Trailer;
           break;
         case CH.TrailerHeaderAlmostDone:
-          if (ch !== LF) return this.chunkInvalid(out, n);
+          if (ch !== LF) return this.chunkInvalid(n);
           this.chunkState = CH.Trailer;
           break;
       }
@@ -1139,20 +1146,16 @@ export class HeadFilter {
     return p;
   }
 
-  private chunkEnd(out: Buffer[], next: number): number {
-    out.push(Buffer.from('0\r\n\r\n', 'latin1'));
+  private chunkEnd(next: number): number {
     this.bodyDone(this.pos + next);
     return next;
   }
 
-  /** nginx: 400 "client sent invalid chunked body"; llhttp gets a chunk it rejects too. */
-  private chunkInvalid(out: Buffer[], n: number): number {
-    out.push(Buffer.from('zz\r\n', 'latin1'));
+  /** nginx: 400 "client sent invalid chunked body". */
+  private chunkInvalid(n: number): number {
     this.mode = Mode.Discard;
     this.broken = true;
-    const cb = this.onBodyEnd;
-    this.onBodyEnd = undefined;
-    if (cb) queueMicrotask(cb);
+    if (!this.holding) this.sink.bodyError();
     return n;
   }
 }

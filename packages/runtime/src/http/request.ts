@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { InMsg } from './incoming.js';
+import type { Res } from './response.js';
 import type { LocationConf, ServerConf } from '../compile/types.js';
 
 /** Per-connection facts nginx keeps in ngx_connection_t. */
@@ -9,6 +10,8 @@ export interface ConnInfo {
   remotePort: number;
   serverAddr: string;
   serverPort: number;
+  /** keepalive_timeout for the idle time after the current response. */
+  keepaliveMs: number;
 }
 
 /**
@@ -81,11 +84,11 @@ export class Req {
   connection: string | undefined = undefined;
 
   constructor(
-    readonly msg: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly msg: InMsg,
+    readonly res: Res,
     readonly conn: ConnInfo,
   ) {
-    this.requestUri = msg.url ?? '/';
+    this.requestUri = msg.url;
     this.startMs = Date.now();
     this.headerOnly = msg.method === 'HEAD';
     const raw = msg.rawHeaders;
@@ -111,7 +114,7 @@ export class Req {
   }
 
   get method(): string {
-    return this.methodOverride ?? this.msg.method ?? 'GET';
+    return this.methodOverride ?? this.msg.method;
   }
 
   get protocol(): string {

@@ -28,9 +28,6 @@ export interface Head {
 
 export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
   const msg = r.msg;
-  if (!msg.complete && msg.method !== 'GET' && msg.method !== 'HEAD') {
-    // an unread request body would be parsed as the next request
-  }
   const conn = r.connection;
   const v11 = msg.httpVersionMajor === 1 && msg.httpVersionMinor >= 1;
   // nginx looks for the "close" / "keep-alive" tokens in the Connection header
@@ -116,16 +113,9 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   if (head.acceptRanges) h.push('Accept-Ranges', 'bytes');
   r.sentHeaders = h;
   const reason = head.reason ?? REASONS[status] ?? '';
-  if (!keep && head.special && !r.msg.complete) {
-    // lingering close: nginx answers, then keeps reading (and dropping) the unread body for up to
-    // lingering_timeout before it closes, so the client can read the answer
-    res.shouldKeepAlive = true;
-    r.msg.resume();
-    const socket = r.msg.socket;
-    const t = setTimeout(() => socket.destroy(), 5000);
-    t.unref();
-    socket.once('close', () => clearTimeout(t));
-  } else if (!keep) res.shouldKeepAlive = false;
+  // a close with the request body still coming lingers (connection.ts), as nginx does
+  res.shouldKeepAlive = keep;
+  if (keep) r.conn.keepaliveMs = loc ? loc.keepaliveTimeout : r.conn.keepaliveMs;
   res.writeHead(status, reason, h);
   return keep;
 }

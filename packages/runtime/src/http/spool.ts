@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ServerResponse } from 'node:http';
+import type { Res } from './response.js';
 import type { Req } from './request.js';
 import { sendResumed, sendStalled } from './respond.js';
 
@@ -34,7 +34,7 @@ export class Spool {
 
   constructor(
     private readonly r: Req,
-    private readonly res: ServerResponse,
+    private readonly res: Res,
     private readonly memLimit: number,
     private readonly fileLimit: number,
     private readonly tempDir: string,
