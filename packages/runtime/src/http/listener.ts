@@ -21,9 +21,8 @@ export class TableRef {
 type NxResponse = Res & { nxReq?: Req };
 
 /** A response that will not complete: 499 unless a status is known, and the upstream is let go. */
-function onResponseClose(this: NxResponse): void {
-  if (this.writableFinished) return;
-  const r = this.nxReq!;
+function onResponseAbandoned(res: NxResponse): void {
+  const r = res.nxReq!;
   if (!r.status) r.status = 499;
   logRequest(r);
   r.upstream?.clientClosed();
@@ -129,7 +128,7 @@ export class Listener extends net.Server implements ConnectionHost {
       r.upgradeSocket = conn.socket;
       r.divert = (fn) => (conn.tunnel = fn);
     }
-    res.on('close', onResponseClose);
+    res.onAbandoned = onResponseAbandoned as (res: Res) => void;
     if (!sock) {
       res.destroy();
       return;

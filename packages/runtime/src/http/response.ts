@@ -33,6 +33,8 @@ export class Res extends EventEmitter {
   needDrain = false;
   private pendingHead: string | null = null;
   private readonly onFinished = (): void => this.finished();
+  /** Told once when the response will not complete (the connection went first). */
+  onAbandoned: ((res: Res) => void) | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -142,7 +144,9 @@ export class Res extends EventEmitter {
   /** The connection went away (from the connection, once). */
   gone(): void {
     this.destroyed = true;
-    if (!this.writableFinished) this.emit('close');
+    if (this.writableFinished) return;
+    this.onAbandoned?.(this);
+    this.emit('close');
   }
 }
 
