@@ -1,6 +1,7 @@
 /**
  * Client-side timeouts side by side with nginx: client_body_timeout (the connection is closed
- * without an answer) and keepalive_timeout (an idle connection is closed).
+ * without an answer), client_header_timeout, keepalive_timeout (an idle connection is closed;
+ * the request's location decides how long) and the lingering close after an early answer.
  */
 import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
@@ -21,7 +22,10 @@ const conf = (port: number, prefix: string) => `${preamble(prefix, 'info')}
   send_timeout 1s;
   server {
     listen 127.0.0.1:${port};
+    client_header_timeout 1s;
     location / { return 200 "ok"; }
+    location /short { keepalive_timeout 300ms; return 200 "ok"; }
+    location /small { client_max_body_size 10; proxy_pass http://127.0.0.1:9; }
     location /upload { proxy_pass http://127.0.0.1:9; }
     location /big { proxy_buffering off; proxy_pass http://127.0.0.1:${bigPort}; }
     location /bigbuf { proxy_pass http://127.0.0.1:${bigPort}; }
@@ -100,6 +104,44 @@ describe('client timeouts', () => {
         expect(got).toBeLessThan(64 * 1024 * 1024);
       });
     }
+    it(`${side}: keepalive_timeout of the request's location decides the idle time`, async () => {
+      const r = await exchange(ports[side], 'GET /short HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(r.answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(r.ms).toBeGreaterThanOrEqual(250);
+      expect(r.ms).toBeLessThan(850);
+    });
+    it(`${side}: client_header_timeout closes a connection whose head does not complete, unanswered`, async () => {
+      const r = await exchange(ports[side], 'GET / HTTP/1.1\r\nHost: x\r\n');
+      expect(r.answer).toBe('');
+      expect(r.ms).toBeGreaterThanOrEqual(900);
+      expect(r.ms).toBeLessThan(1800);
+    });
+    it(`${side}: an answer before the body was read is followed by a lingering close`, async () => {
+      // 413 goes out at once; the connection stays open while the rest of the body comes
+      const got = await new Promise<{ answer: string; openAfterAnswer: boolean; closedMsAfterRest: number }>((resolve, reject) => {
+        let answer = '';
+        let openAfterAnswer = false;
+        let restAt = 0;
+        const c = net.connect(ports[side], '127.0.0.1', () => c.write('POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n' + 'a'.repeat(50)));
+        c.on('data', (d) => {
+          answer += d.toString('latin1');
+          if (!answer.includes('</html>') || restAt) return;
+          setTimeout(() => {
+            openAfterAnswer = !c.destroyed && c.readyState === 'open';
+            restAt = Date.now();
+            c.write('b'.repeat(150));
+          }, 300);
+        });
+        c.on('close', () => resolve({ answer, openAfterAnswer, closedMsAfterRest: restAt ? Date.now() - restAt : -1 }));
+        c.on('error', reject);
+        setTimeout(() => c.destroy(), 6000);
+      });
+      expect(got.answer).toMatch(/^HTTP\/1\.1 413 Request Entity Too Large\r\n/);
+      expect(got.answer).toMatch(/\r\nConnection: close\r\n/);
+      expect(got.openAfterAnswer).toBe(true);
+      expect(got.closedMsAfterRest).toBeGreaterThanOrEqual(0);
+      expect(got.closedMsAfterRest).toBeLessThan(1000);
+    });
     it(`${side}: keepalive_timeout closes an idle connection after its answer`, async () => {
       const r = await exchange(ports[side], 'GET / HTTP/1.1\r\nHost: x\r\n\r\n');
       expect(r.answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
