@@ -121,6 +121,7 @@ export async function serve(o: ServeOptions): Promise<number> {
   try {
     const el = errorLogOf(loaded.table);
     openErrorLog(el.path, el.level);
+    captureStacks(el.level);
   } catch (e) {
     process.stderr.write(`nxproxy: [emerg] open() "${errorLogOf(loaded.table).path}" failed (${(e as Error).message})\n`);
     return 1;
@@ -202,6 +203,7 @@ export async function serve(o: ServeOptions): Promise<number> {
     }
     const el = errorLogOf(next.table);
     openErrorLog(el.path, el.level);
+    captureStacks(el.level);
   };
   process.on('SIGTERM', fastStop);
   process.on('SIGINT', fastStop);
@@ -225,4 +227,15 @@ export async function serve(o: ServeOptions): Promise<number> {
     return 1;
   }
   return new Promise<number>(() => undefined);
+}
+
+/**
+ * Stack traces only where somebody reads them: with error_log at debug level. undici creates
+ * several Error objects for every upstream connection it closes, and capturing and formatting
+ * their traces cost about 40 us of CPU per request without upstream keep-alive (measured with
+ * a bare undici proxy: 149 -> 105 us of user time per request). Without traces an internal
+ * error is still logged, with its message.
+ */
+export function captureStacks(level: string): void {
+  Error.stackTraceLimit = level === 'debug' ? 10 : 0;
 }

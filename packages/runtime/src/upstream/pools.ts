@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { buildConnector, Client, Pool } from 'undici';
 import type { ProxyConf, UpstreamGroup, UpstreamPeer } from '../compile/types.js';
 import { GroupState } from './balancer.js';
@@ -106,22 +106,6 @@ function substituteHead(chunk: string, socket: TimedSocket): string {
   return chunk.endsWith('transfer-encoding: chunked\r\n') ? head : head + '\r\n';
 }
 
-const socketDestroy = Socket.prototype.destroy;
-
-/**
- * undici closes every connection that is not kept alive with an error object ("reset"), and
- * the stream's destroy() reads its .stack, which formats a stack trace nobody looks at: about a
- * tenth of the CPU a request costs without upstream keep-alive. The error travels on unchanged,
- * only with its stack as a plain value.
- */
-function destroyWithoutTrace(this: Socket, err?: Error): Socket {
-  if (err && typeof err === 'object' && (err as { code?: string }).code === 'UND_ERR_INFO') {
-    // assigning replaces V8's lazy stack accessor without formatting it (defineProperty formats first)
-    err.stack = `${err.name}: ${err.message}`;
-  }
-  return socketDestroy.call(this, err);
-}
-
 function headWritingConnector(timeout: number, socketPath?: string): buildConnector.connector {
   const base = buildConnector({ timeout, socketPath } as buildConnector.BuildOptions);
   return (opts, callback) => {
@@ -135,7 +119,6 @@ function headWritingConnector(timeout: number, socketPath?: string): buildConnec
         s.write = function (this: TimedSocket, chunk: unknown, encoding?: unknown, cb?: unknown) {
           return (write as (...a: unknown[]) => boolean).call(this, typeof chunk === 'string' ? substituteHead(chunk, this) : chunk, encoding, cb);
         } as typeof s.write;
-        s.destroy = destroyWithoutTrace;
       }
       callback(err as Error, socket as never);
     });
