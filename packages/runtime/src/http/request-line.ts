@@ -248,7 +248,8 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
   let serverPicked = false;
   let hostSeen: [string, string] | undefined;
   let connType = 0; // 1 close, 2 keep-alive
-  const unique = new Map<string, [string, string]>();
+  // most heads carry none of the unique headers: the map is made for the first one
+  let unique: Map<string, [string, string]> | undefined;
   let transferEncoding: string | undefined;
 
   const fail = (status: number, log: string, at: number): HeadParse => {
@@ -331,11 +332,11 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
       if (lv.includes('close')) connType = 1;
       else if (lv.includes('keep-alive')) connType = 2;
     } else if (UNIQUE.has(lname)) {
-      const prev = unique.get(lname);
+      const prev = unique?.get(lname);
       if (prev) {
         return fail(400, `client sent duplicate header line: "${name}: ${value}", previous value: "${prev[0]}: ${prev[1]}"`, p);
       }
-      unique.set(lname, [name, value]);
+      (unique ??= new Map()).set(lname, [name, value]);
       if (lname === 'transfer-encoding') transferEncoding = value;
     }
     return null;
@@ -350,7 +351,7 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
     if (!hostSeen && version > 1000) {
       return fail(400, 'client sent HTTP/1.1 request without "Host" header', p);
     }
-    const cl = unique.get('content-length');
+    const cl = unique?.get('content-length');
     if (cl) {
       if (!validLength(cl[1])) return fail(400, 'client sent invalid "Content-Length" header', p);
       head.contentLength = cl[1];
@@ -366,7 +367,7 @@ export function parseHead(data: Buffer, start: number, end: number, sim: BufSim,
     }
     if (head.method === 'CONNECT') return fail(405, 'client sent CONNECT method', p);
     if (head.method === 'TRACE') return fail(405, 'client sent TRACE method', p);
-    const expect = unique.get('expect');
+    const expect = unique?.get('expect');
     head.expectContinue = version >= 1001 && !!expect && expect[1].length === 12 && expect[1].toLowerCase() === '100-continue';
     head.keepAlive = connType === 2;
     head.close = connType === 1 || (connType === 0 && version <= 1000);
