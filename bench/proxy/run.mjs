@@ -8,6 +8,7 @@
 //   --duration S    seconds per measured wrk run (default 10)
 //   --warmup S      seconds per warm-up wrk run (default 2)
 //   --no-profile    skip the CPU profile of nxproxy
+//   --no-floor      skip the floor front (bench/proxy/floor-proxy.mjs: a bare net server + undici)
 //   --pin           (experiment, off by default) taskset: front proxy on CPU 0, wrk + backend on CPU 1
 //   --keep          keep the temp dir (its path is printed)
 //   env NXPROXY_BIN=path  run another nxproxy entry script (default packages/cli/bin/nxproxy.js),
@@ -60,6 +61,8 @@ const warmup = opt('--warmup', 2);
 const keep = args.includes('--keep');
 const profile = !args.includes('--no-profile');
 const pin = args.includes('--pin');
+const floor = !args.includes('--no-floor');
+const FLOOR = join(ROOT, 'bench/proxy/floor-proxy.mjs');
 
 const NGINX = findOnPath('nginx', ['/usr/sbin', '/usr/local/sbin', '/usr/local/nginx/sbin']);
 const WRK = findOnPath('wrk', ['/usr/local/bin']);
@@ -277,18 +280,20 @@ async function main() {
 
   for (const scenario of ['keepalive', 'no-keepalive']) {
     const fronts = [];
-    for (const tool of ['nginx', 'nxproxy']) {
+    for (const tool of floor ? ['nginx', 'nxproxy', 'floor'] : ['nginx', 'nxproxy']) {
       const port = await freePort();
       const dir = prepare(`${scenario}-${tool}`, frontConf(scenario, port));
       const p = tool === 'nginx'
         ? await start(`${tool} (${scenario})`, NGINX, serverArgv(dir), port, dir, 0)
-        : await start(`${tool} (${scenario})`, process.execPath, [CLI, ...serverArgv(dir)], port, dir, 0);
+        : tool === 'floor'
+          ? await start(`${tool} (${scenario})`, process.execPath, [FLOOR, String(port), String(backendPort), scenario === 'keepalive' ? 'keepalive' : 'close'], port, dir, 0)
+          : await start(`${tool} (${scenario})`, process.execPath, [CLI, ...serverArgv(dir)], port, dir, 0);
       procs.add(p);
       p.tool = tool;
       p.runs = [];
       fronts.push(p);
     }
-    console.log(`== scenario ${scenario} (backend :${backendPort}; nginx :${fronts[0].port}, nxproxy :${fronts[1].port})`);
+    console.log(`== scenario ${scenario} (backend :${backendPort}; ${fronts.map((f) => `${f.tool} :${f.port}`).join(', ')})`);
     for (const f of fronts) {
       const r = await get(f.port);
       if (r.status !== 200 || r.body !== 'ok') {
@@ -366,7 +371,7 @@ function table() {
   out.push('| scenario | proxy | req/s (median) | p99 latency (median) | proxy CPU (cores) | proxy CPU per request | per-round req/s |');
   out.push('|---|---|---:|---:|---:|---:|---|');
   for (const [scenario, r] of Object.entries(results)) {
-    for (const tool of ['nginx', 'nxproxy']) {
+    for (const tool of Object.keys(r)) {
       const x = r[tool];
       out.push(`| ${scenario} | ${tool} | ${x.rps.toFixed(0)} | ${x.p99.toFixed(2)} ms | ${x.cpu.toFixed(2)} | ${x.cpuUsPerReq.toFixed(1)} us | ${x.runs.map((y) => y.rps.toFixed(0)).join(', ')} |`);
     }
@@ -377,6 +382,12 @@ function table() {
     const paired = median(r.nxproxy.runs.map((x, i) => x.rps / r.nginx.runs[i].rps));
     notes.push(`${scenario}: median of per-round req/s ratios ${paired.toFixed(2)}; nxproxy CPU per request ${rc.toFixed(1)}x nginx's`);
     out.push(`| ${scenario} | **nxproxy/nginx** | **${rr.toFixed(2)}** (target >= ${TARGET_RPS.toFixed(2)}: ${rr >= TARGET_RPS ? 'PASS' : 'FAIL'}) | **${rp.toFixed(2)}x** | | ${rc.toFixed(1)}x | |`);
+    if (r.floor) {
+      const fr = r.floor.rps / r.nginx.rps;
+      const pairedFloor = median(r.floor.runs.map((x, i) => x.rps / r.nginx.runs[i].rps));
+      out.push(`| ${scenario} | floor/nginx | ${fr.toFixed(2)} | ${(r.floor.p99 / r.nginx.p99).toFixed(2)}x | | ${(r.floor.cpuUsPerReq / r.nginx.cpuUsPerReq).toFixed(1)}x | |`);
+      notes.push(`${scenario}: floor (bare net server + undici, no nginx semantics) per-round ratio to nginx ${pairedFloor.toFixed(2)}; nxproxy reaches ${(r.nxproxy.rps / r.floor.rps).toFixed(2)} of the floor's req/s`);
+    }
   }
   return out.concat('', ...notes).join('\n');
 }
