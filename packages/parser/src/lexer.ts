@@ -295,6 +295,7 @@ export class TokenStream {
   constructor(
     readonly text: string,
     readonly lines: LineIndex,
+    private readonly chunk = CHUNK,
   ) {
     this.done = text.length === 0;
   }
@@ -304,7 +305,7 @@ export class TokenStream {
     const text = this.text;
     const start = this.pos;
     this.base += this.tokens.length;
-    for (let size = CHUNK; ; size *= 2) {
+    for (let size = this.chunk; ; size *= 2) {
       const end = Math.min(text.length, start + size);
       const last = end === text.length;
       const tokens = nginxLexer.tokenize(start === 0 && last ? text : text.slice(start, end)).tokens;
