@@ -23,7 +23,9 @@ class GrammarParser extends EmbeddedActionsParser {
   lines!: LineIndex;
   private stack: Directive[][] = [];
   private open: Directive[] = [];
+  /** The current directive's tokens are words[0, nwords): the array is reused, never shrunk. */
   private words: IToken[] = [];
+  private nwords = 0;
   argsPending = false;
   depth = 0;
   root: Directive[] = [];
@@ -53,6 +55,7 @@ class GrammarParser extends EmbeddedActionsParser {
     this.stack = [this.root];
     this.open = [];
     this.words = [];
+    this.nwords = 0;
     this.argsPending = false;
     this.depth = 0;
   }
@@ -98,12 +101,12 @@ class GrammarParser extends EmbeddedActionsParser {
   private directive = this.RULE('directive', () => {
     const t = this.CONSUME(ArgToken);
     if (!this.RECORDING_PHASE) {
-      this.words.push(t);
+      this.words[this.nwords++] = t;
       this.argsPending = true;
     }
     this.MANY2(() => {
       const a = this.CONSUME2(ArgToken);
-      if (!this.RECORDING_PHASE) this.words.push(a);
+      if (!this.RECORDING_PHASE) this.words[this.nwords++] = a;
     });
     this.OR(this.terminators);
   });
@@ -143,13 +146,14 @@ class GrammarParser extends EmbeddedActionsParser {
   private finish(term: IToken, block: boolean): Directive {
     const words = this.words;
     this.argsPending = false;
+    const n = this.nwords;
     const first = words[0];
-    const args: Arg[] = new Array(words.length - 1);
+    const args: Arg[] = new Array(n - 1);
     const lines = this.lines;
     const line = lines.line(first.startOffset);
     const column = lines.column(first.startOffset);
-    for (let i = 1; i < words.length; i++) args[i - 1] = toArg(words[i], lines);
-    words.length = 0;
+    for (let i = 1; i < n; i++) args[i - 1] = toArg(words[i], lines);
+    this.nwords = 0;
     const d: Directive = {
       name: wordValue(first),
       args,

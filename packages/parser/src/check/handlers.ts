@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import type { Directive } from '../ast.js';
 import { diag } from '../diagnostic.js';
 import type { DirectiveSpec } from '../directives/types.js';
-import { translateRegex } from '../regex.js';
 import { parseFlag, parseNumber, parseSize, parseTime } from '../values.js';
 import { inetAddr, ptocidr, sockText, type SockAddr } from './addr.js';
 import { BUILTIN_VARIABLES } from './builtin-variables.js';
@@ -86,7 +85,7 @@ function namedCaptures(pattern: string): string[] {
  * named capture.
  */
 function regexOrFail(w: Walker, d: Directive, pattern: string, caseless: boolean): void {
-  const r = translateRegex(pattern, caseless);
+  const r = w.regex(pattern, caseless);
   if ('error' in r) throw w.fail(d, r.error, 'regex');
   if ('unsupported' in r) w.warn(d, `nxproxy cannot run ${r.unsupported}`, 'regex-unsupported');
   const names = 'names' in r ? r.names : namedCaptures(pattern);

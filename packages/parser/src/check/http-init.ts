@@ -167,13 +167,29 @@ const PASS_SSL: Record<'proxy' | 'uwsgi' | 'grpc', RegExp> = {
   grpc: /^grpcs:\/\//i,
 };
 
+/** The directive names each module's merge reads, built once rather than per location. */
+const SSL_NAMES = Object.fromEntries(
+  (['proxy', 'uwsgi', 'grpc'] as const).map((m) => [
+    m,
+    {
+      pass: `${m}_pass`,
+      cert: `${m}_ssl_certificate`,
+      key: `${m}_ssl_certificate_key`,
+      verify: `${m}_ssl_verify`,
+      trusted: `${m}_ssl_trusted_certificate`,
+      crl: `${m}_ssl_crl`,
+    },
+  ]),
+) as Record<'proxy' | 'uwsgi' | 'grpc', Record<'pass' | 'cert' | 'key' | 'verify' | 'trusted' | 'crl', string>>;
+
 /** ngx_http_{proxy,uwsgi,grpc}_merge_loc_conf → *_set_ssl, over a server's loc conf tree. */
 function upstreamSslMerge(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'): void {
-  const pass = scope.dirs?.get(`${m}_pass`)?.[0]?.args[0]?.value;
+  const n = SSL_NAMES[m];
+  const pass = scope.dirs?.get(n.pass)?.[0]?.args[0]?.value;
   if (pass !== undefined && (pass.includes('$') || PASS_SSL[m].test(pass))) {
     const fail = (msg: string) => w.emit(diag('emerg', 'ssl', msg));
-    const cert = nearestValue(scope, `${m}_ssl_certificate`);
-    const key = nearestValue(scope, `${m}_ssl_certificate_key`);
+    const cert = nearestValue(scope, n.cert);
+    const key = nearestValue(scope, n.key);
     if (cert !== undefined) {
       if (key === undefined) fail(`no "${m}_ssl_certificate_key" is defined for certificate "${cert}"`);
       else if (!cert.includes('$') && !key.includes('$')) {
@@ -181,37 +197,57 @@ function upstreamSslMerge(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'
         if (e) fail(e);
       }
     }
-    if (nearestFlag(scope, `${m}_ssl_verify`)) {
-      const trusted = nearestValue(scope, `${m}_ssl_trusted_certificate`) ?? '';
+    if (nearestFlag(scope, n.verify)) {
+      const trusted = nearestValue(scope, n.trusted) ?? '';
       if (trusted === '') fail(`no ${m}_ssl_trusted_certificate for ${m}_ssl_verify`);
       const e = loadVerifyLocations(w.fsys, w.state.confPrefix, trusted);
       if (e) fail(e);
-      const crl = nearestValue(scope, `${m}_ssl_crl`) ?? '';
+      const crl = nearestValue(scope, n.crl) ?? '';
       if (crl !== '') {
         const e2 = loadCrl(w.fsys, w.state.confPrefix, crl);
         if (e2) fail(e2);
       }
     }
   }
-  for (const c of scope.children ?? []) upstreamSslMerge(w, c, m);
+  const children = scope.children;
+  if (children) for (const c of children) upstreamSslMerge(w, c, m);
 }
 
 /** ngx_http_init_locations → ngx_http_join_exact_locations: "duplicate location". */
 function duplicateLocations(w: Walker, scope: Scope | undefined): void {
   if (!scope) return;
   const locs: LocationInfo[] = scope.locations ?? [];
-  const exact = new Set<string>();
-  const inclusive = new Set<string>();
-  const named = new Set<string>();
-  for (const l of locs) {
-    const set = l.modifier === '=' ? exact : l.modifier === '@' ? named : l.modifier === '' || l.modifier === '^~' ? inclusive : null;
-    if (!set) continue;
-    if (set.has(l.name)) {
-      w.emit(diag('emerg', 'duplicate-location', `duplicate location "${l.name}" in ${l.directive.file}:${l.directive.termLine}`));
+  // Exact ("="), named ("@") and inclusive ("" and "^~") names each share one name space.
+  const kind = (l: LocationInfo) => (l.modifier === '=' ? 1 : l.modifier === '@' ? 2 : l.modifier === '' || l.modifier === '^~' ? 3 : 0);
+  if (locs.length > 1 && locs.length <= 16) {
+    // a few locations (the usual case): pairwise, without allocating sets
+    for (let i = 1; i < locs.length; i++) {
+      const l = locs[i];
+      const k = kind(l);
+      if (k === 0) continue;
+      for (let j = 0; j < i; j++) {
+        if (locs[j].name === l.name && kind(locs[j]) === k) {
+          w.emit(diag('emerg', 'duplicate-location', `duplicate location "${l.name}" in ${l.directive.file}:${l.directive.termLine}`));
+          break;
+        }
+      }
     }
-    set.add(l.name);
+  } else if (locs.length > 16) {
+    const exact = new Set<string>();
+    const inclusive = new Set<string>();
+    const named = new Set<string>();
+    for (const l of locs) {
+      const k = kind(l);
+      const set = k === 1 ? exact : k === 2 ? named : k === 3 ? inclusive : null;
+      if (!set) continue;
+      if (set.has(l.name)) {
+        w.emit(diag('emerg', 'duplicate-location', `duplicate location "${l.name}" in ${l.directive.file}:${l.directive.termLine}`));
+      }
+      set.add(l.name);
+    }
   }
-  for (const c of scope.children ?? []) duplicateLocations(w, c);
+  const children = scope.children;
+  if (children) for (const c of children) duplicateLocations(w, c);
 }
 
 /** ngx_http_ssl_init: every "listen ... ssl" address needs a certificate in its servers. */
@@ -252,11 +288,6 @@ function serverNames(w: Walker): void {
           if ('regex' in n && n.regex) continue;
           let name = n.name.toLowerCase();
           if (name === '$hostname') name = hostname;
-          const busy = (set: Set<string>, key: string) => {
-            if (set.has(key)) return true;
-            set.add(key);
-            return false;
-          };
           let conflict: boolean;
           if (name.startsWith('*.')) conflict = busy(head, name.slice(2));
           else if (name.endsWith('.*')) conflict = busy(tail, name.slice(0, -2));
@@ -277,5 +308,12 @@ function isWildcard(a: ConfAddr): boolean {
   const s = a.sockaddr;
   if (s.family === 4) return s.host === '0.0.0.0';
   if (s.family === 6) return s.host === '::';
+  return false;
+}
+
+/** Adds a key to a set; true if it was already there. */
+function busy(set: Set<string>, key: string): boolean {
+  if (set.has(key)) return true;
+  set.add(key);
   return false;
 }

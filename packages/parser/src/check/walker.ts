@@ -1,9 +1,10 @@
 import * as path from 'node:path';
 import type { ConfigFile, Directive } from '../ast.js';
 import { diag, type Diagnostic } from '../diagnostic.js';
-import { argCountOk, DIRECTIVES_BY_NAME, specFor, suggestDirective } from '../directives/index.js';
+import { argCountOk, DIRECTIVES_BY_NAME, suggestDirective } from '../directives/index.js';
 import type { Context, DirectiveSpec } from '../directives/types.js';
 import { parseText } from '../parser.js';
+import { translateRegex, type RegexResult } from '../regex.js';
 import { parseFlag, parseNumber, parseOffset, parseSize, parseTime } from '../values.js';
 import { isGlob, type ConfigFs } from './files.js';
 import { HANDLERS, RAW_BLOCKS } from './handlers.js';
@@ -18,6 +19,8 @@ export class Stop extends Error {}
  * first error.
  */
 export class Walker {
+  private readonly regexes = new Map<string, RegexResult>();
+
   constructor(
     readonly state: WalkState,
     readonly fsys: ConfigFs,
@@ -116,7 +119,14 @@ export class Walker {
       this.emit(dg);
       return;
     }
-    const spec = specFor(d.name, scope.ctx);
+    const ctx = scope.ctx;
+    let spec: DirectiveSpec | undefined;
+    for (const s of list) {
+      if (s.contexts.includes(ctx) || s.contexts.includes('any')) {
+        spec = s;
+        break;
+      }
+    }
     if (!spec) this.fail(d, `"${d.name}" directive is not allowed here`, 'not-allowed');
     if (!spec.block && d.block) this.fail(d, `directive "${d.name}" is not terminated by ";"`, 'not-terminated');
     if (spec.block && !d.block) this.fail(d, `directive "${d.name}" has no opening "{"`, 'no-opening-brace');
@@ -276,9 +286,17 @@ export class Walker {
   }
 
   /** Opens a child scope for a block directive and walks its contents. */
-  child(d: Directive, parent: Scope, ctx: Context, extra: Partial<Scope> = {}): Scope {
-    const scope: Scope = { ctx, seen: new Set(), parent, directive: d, dirs: new Map(), ...extra };
-    return scope;
+  child(d: Directive, parent: Scope, ctx: Context, extra?: Partial<Scope>): Scope {
+    const scope: Scope = { ctx, seen: new Set(), parent, directive: d, dirs: new Map() };
+    return extra ? Object.assign(scope, extra) : scope;
+  }
+
+  /** ngx_regex_compile's result for a pattern, translated once per walk (configs repeat them). */
+  regex(pattern: string, caseless: boolean): RegexResult {
+    const key = (caseless ? 'i' : '-') + pattern;
+    let r = this.regexes.get(key);
+    if (!r) this.regexes.set(key, (r = translateRegex(pattern, caseless)));
+    return r;
   }
 }
 
