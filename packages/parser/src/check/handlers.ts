@@ -421,6 +421,7 @@ const PASS_SCHEMES: Record<string, { schemes: [string, number][]; required: bool
 /** proxy_pass and friends: an upstream implicitly added (resolved at http init). */
 const passHandler: Handler = (w, d, scope) => {
   const key = d.name;
+  (w.state.passes ??= new Set()).add(key);
   const loc = scope.location;
   if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   scope.seen.add(key);
@@ -429,19 +430,27 @@ const passHandler: Handler = (w, d, scope) => {
     useScript(w, d, url);
     return;
   }
-  const def = PASS_SCHEMES[d.name];
-  const lower = url.toLowerCase();
-  let add = 0;
-  let port = 0;
-  const scheme = def.schemes.find(([p]) => lower.startsWith(p));
-  if (scheme) {
-    add = scheme[0].length;
-    port = scheme[1];
-  } else if (def.required) {
-    throw w.fail(d, 'invalid URL prefix');
+  // the URL is parsed once per walk for each *_pass: configs repeat the same few upstreams
+  let byUrl = w.passUrls.get(key);
+  if (!byUrl) w.passUrls.set(key, (byUrl = new Map()));
+  let parsed = byUrl.get(url);
+  if (!parsed) {
+    const def = PASS_SCHEMES[d.name];
+    const lower = url.toLowerCase();
+    let add = 0;
+    let port = 0;
+    const scheme = def.schemes.find(([p]) => lower.startsWith(p));
+    if (scheme) {
+      add = scheme[0].length;
+      port = scheme[1];
+    } else if (def.required) {
+      throw w.fail(d, 'invalid URL prefix');
+    }
+    const rest = url.slice(add);
+    parsed = { rest, u: parseUrl(rest, { uriPart: def.uriPart, noResolve: true, defaultPort: port }) };
+    byUrl.set(url, parsed);
   }
-  const rest = url.slice(add);
-  const u = parseUrl(rest, { uriPart: def.uriPart, noResolve: true, defaultPort: port });
+  const { rest, u } = parsed;
   if ('err' in u) throw w.fail(d, `${u.err} in upstream "${rest}"`);
   upstreamAdd(w, d, u, false);
   if (d.name === 'proxy_pass' && u.uri.length > 0) {

@@ -52,6 +52,8 @@ export function httpInit(w: Walker, httpDirective: Directive): void {
   upstreamInit(w);
   for (const srv of st.servers) sslMergeServer(w, srv);
   for (const m of ['proxy', 'uwsgi', 'grpc'] as const) {
+    // only scopes with an "${m}_pass" do anything here: skip the tree walk when there are none
+    if (!st.passes?.has(SSL_NAMES[m].pass)) continue;
     for (const srv of st.servers) if (srv.scope) upstreamSslMerge(w, srv.scope, m);
   }
   for (const srv of st.servers) duplicateLocations(w, srv.scope);
@@ -186,31 +188,35 @@ const SSL_NAMES = Object.fromEntries(
 function upstreamSslMerge(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'): void {
   const n = SSL_NAMES[m];
   const pass = scope.dirs?.get(n.pass)?.[0]?.args[0]?.value;
-  if (pass !== undefined && (pass.includes('$') || PASS_SSL[m].test(pass))) {
-    const fail = (msg: string) => w.emit(diag('emerg', 'ssl', msg));
-    const cert = nearestValue(scope, n.cert);
-    const key = nearestValue(scope, n.key);
-    if (cert !== undefined) {
-      if (key === undefined) fail(`no "${m}_ssl_certificate_key" is defined for certificate "${cert}"`);
-      else if (!cert.includes('$') && !key.includes('$')) {
-        const e = loadCertificate(w.fsys, w.state.confPrefix, cert) ?? loadCertificateKey(w.fsys, w.state.confPrefix, key);
-        if (e) fail(e);
-      }
-    }
-    if (nearestFlag(scope, n.verify)) {
-      const trusted = nearestValue(scope, n.trusted) ?? '';
-      if (trusted === '') fail(`no ${m}_ssl_trusted_certificate for ${m}_ssl_verify`);
-      const e = loadVerifyLocations(w.fsys, w.state.confPrefix, trusted);
-      if (e) fail(e);
-      const crl = nearestValue(scope, n.crl) ?? '';
-      if (crl !== '') {
-        const e2 = loadCrl(w.fsys, w.state.confPrefix, crl);
-        if (e2) fail(e2);
-      }
-    }
-  }
+  if (pass !== undefined && (pass.includes('$') || PASS_SSL[m].test(pass))) upstreamSsl(w, scope, m);
   const children = scope.children;
   if (children) for (const c of children) upstreamSslMerge(w, c, m);
+}
+
+/** *_set_ssl for one loc conf whose *_pass may use SSL (kept apart: its closure is per call). */
+function upstreamSsl(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'): void {
+  const n = SSL_NAMES[m];
+  const fail = (msg: string) => w.emit(diag('emerg', 'ssl', msg));
+  const cert = nearestValue(scope, n.cert);
+  const key = nearestValue(scope, n.key);
+  if (cert !== undefined) {
+    if (key === undefined) fail(`no "${m}_ssl_certificate_key" is defined for certificate "${cert}"`);
+    else if (!cert.includes('$') && !key.includes('$')) {
+      const e = loadCertificate(w.fsys, w.state.confPrefix, cert) ?? loadCertificateKey(w.fsys, w.state.confPrefix, key);
+      if (e) fail(e);
+    }
+  }
+  if (nearestFlag(scope, n.verify)) {
+    const trusted = nearestValue(scope, n.trusted) ?? '';
+    if (trusted === '') fail(`no ${m}_ssl_trusted_certificate for ${m}_ssl_verify`);
+    const e = loadVerifyLocations(w.fsys, w.state.confPrefix, trusted);
+    if (e) fail(e);
+    const crl = nearestValue(scope, n.crl) ?? '';
+    if (crl !== '') {
+      const e2 = loadCrl(w.fsys, w.state.confPrefix, crl);
+      if (e2) fail(e2);
+    }
+  }
 }
 
 /** ngx_http_init_locations → ngx_http_join_exact_locations: "duplicate location". */

@@ -137,6 +137,8 @@ export interface WalkState {
   user?: { user: string; group?: string; directive: Directive };
   /** Parsed files shared between passes. */
   parseCache: Map<string, ConfigFile | { errno: number; message: string }>;
+  /** The *_pass directive names the walk has met (http init skips modules without any). */
+  passes?: Set<string>;
   /** Whether the process runs as root (default listen port 80, else 8000). */
   root: boolean;
 }
