@@ -26,6 +26,12 @@ class GrammarParser extends EmbeddedActionsParser {
   /** The current directive's tokens are words[0, nwords): the array is reused, never shrunk. */
   private words: IToken[] = [];
   private nwords = 0;
+  /**
+   * Directive names seen in this parse, each kept once: the few hundred distinct names stand
+   * for ~all directives, so each directive's name string dies young (and later Map lookups by
+   * name find its hash already computed).
+   */
+  private names = new Map<string, string>();
   argsPending = false;
   depth = 0;
   root: Directive[] = [];
@@ -56,6 +62,7 @@ class GrammarParser extends EmbeddedActionsParser {
     this.open = [];
     this.words = [];
     this.nwords = 0;
+    this.names = new Map();
     this.argsPending = false;
     this.depth = 0;
   }
@@ -154,8 +161,12 @@ class GrammarParser extends EmbeddedActionsParser {
     const column = lines.column(first.startOffset);
     for (let i = 1; i < n; i++) args[i - 1] = toArg(words[i], lines);
     this.nwords = 0;
+    let name = wordValue(first);
+    const known = this.names.get(name);
+    if (known === undefined) this.names.set(name, name);
+    else name = known;
     const d: Directive = {
-      name: wordValue(first),
+      name,
       args,
       file: this.file,
       line,

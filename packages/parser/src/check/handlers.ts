@@ -16,6 +16,14 @@ import type { Walker } from './walker.js';
 
 export type Handler = (w: Walker, d: Directive, scope: Scope, spec: DirectiveSpec) => void;
 
+/** The argument values (a loop: Array.prototype.map with a closure is slower per call). */
+function argValues(d: Directive): string[] {
+  const args = d.args;
+  const out = new Array<string>(args.length);
+  for (let i = 0; i < args.length; i++) out[i] = args[i].value;
+  return out;
+}
+
 /** Records the variables a value uses (checked once the http block is done), or fails as nginx does. */
 export function useScript(w: Walker, d: Directive, value: string): void {
   if (value.indexOf('$') < 0) return;
@@ -186,13 +194,13 @@ function addListen(
 }
 
 function locationInfo(w: Walker, d: Directive): LocationInfo {
-  const a = d.args.map((x) => x.value);
+  const a = d.args;
   if (a.length === 2) {
-    const m = a[0];
-    if (m === '=' || m === '^~' || m === '~' || m === '~*') return { name: a[1], modifier: m, directive: d };
+    const m = a[0].value;
+    if (m === '=' || m === '^~' || m === '~' || m === '~*') return { name: a[1].value, modifier: m, directive: d };
     throw w.fail(d, `invalid location modifier "${m}"`);
   }
-  const n = a[0];
+  const n = a[0].value;
   if (n.startsWith('=')) return { name: n.slice(1), modifier: '=', directive: d };
   if (n.startsWith('^~')) return { name: n.slice(2), modifier: '^~', directive: d };
   if (n.startsWith('~*')) return { name: n.slice(2), modifier: '~*', directive: d };
@@ -466,7 +474,7 @@ const passHandler: Handler = (w, d, scope) => {
 const RETURN_CODES_WITH_URL = new Set([301, 302, 303, 307, 308]);
 
 const returnH: Handler = (w, d) => {
-  const a = d.args.map((x) => x.value);
+  const a = argValues(d);
   const code = parseNumber(a[0]);
   if (code === null) {
     if (a.length === 2) throw w.fail(d, `invalid return code "${a[0]}"`);
@@ -480,7 +488,7 @@ const returnH: Handler = (w, d) => {
 };
 
 const rewrite: Handler = (w, d) => {
-  const a = d.args.map((x) => x.value);
+  const a = argValues(d);
   regexOrFail(w, d, a[0], false);
   if (a.length === 3 && !['last', 'break', 'redirect', 'permanent'].includes(a[2])) {
     throw w.fail(d, `invalid parameter "${a[2]}"`);

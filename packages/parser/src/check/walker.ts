@@ -304,8 +304,24 @@ export class Walker {
 
   /** Opens a child scope for a block directive and walks its contents. */
   child(d: Directive, parent: Scope, ctx: Context, extra?: Partial<Scope>): Scope {
-    const scope: Scope = { ctx, seen: new Set(), parent, directive: d, dirs: new Map() };
-    return extra ? Object.assign(scope, extra) : scope;
+    // one literal with every field, so all scopes share one shape with in-object fields
+    // (adding the extras afterwards gave each scope a separate property store)
+    return {
+      ctx,
+      seen: new Set(),
+      parent,
+      directive: d,
+      dirs: new Map(),
+      raw: extra?.raw,
+      server: extra?.server,
+      location: extra?.location,
+      locations: extra?.locations,
+      noUriPart: extra?.noUriPart,
+      rawState: extra?.rawState,
+      children: extra?.children,
+      upstream: extra?.upstream,
+      bits: extra?.bits,
+    };
   }
 
   /** ngx_regex_compile's result for a pattern, translated once per walk (configs repeat them). */
