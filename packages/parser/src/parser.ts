@@ -165,16 +165,13 @@ class GrammarParser extends EmbeddedActionsParser {
     const known = this.names.get(name);
     if (known === undefined) this.names.set(name, name);
     else name = known;
-    const d: Directive = {
-      name,
-      args,
-      file: this.file,
-      line,
-      column,
-      termLine: lines.line(term.startOffset),
-    };
+    const termLine = lines.line(term.startOffset);
+    // A block directive is built with its block fields in the literal: adding them afterwards
+    // gave each of them a separate out-of-object property store.
+    const d: Directive = block
+      ? { name, args, file: this.file, line, column, termLine, block: [], endLine: undefined }
+      : { name, args, file: this.file, line, column, termLine };
     if (first.tokenType !== Word) d.nameQuote = first.image[0] as '"' | "'";
-    if (block) d.block = [];
     return d;
   }
 }
