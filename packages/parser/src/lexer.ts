@@ -204,7 +204,11 @@ export class LineIndex {
   }
 
   column(offset: number): number {
-    const line = this.line(offset);
+    return this.columnOn(this.line(offset), offset);
+  }
+
+  /** column(offset) when its line is known. */
+  columnOn(line: number, offset: number): number {
     return line === 1 ? offset + 1 : offset - this.nl[line - 2];
   }
 

@@ -158,7 +158,7 @@ class GrammarParser extends EmbeddedActionsParser {
     const args: Arg[] = new Array(n - 1);
     const lines = this.lines;
     const line = lines.line(first.startOffset);
-    const column = lines.column(first.startOffset);
+    const column = lines.columnOn(line, first.startOffset);
     for (let i = 1; i < n; i++) args[i - 1] = toArg(words[i], lines);
     this.nwords = 0;
     let name = wordValue(first);
@@ -182,12 +182,13 @@ function wordValue(t: IToken): string {
 
 function toArg(t: IToken, lines: LineIndex): Arg {
   const type: TokenType = t.tokenType;
+  const line = lines.line(t.startOffset);
   return {
     value: wordValue(t),
     raw: t.image,
     quote: type === Word ? '' : (t.image[0] as '"' | "'"),
-    line: lines.line(t.startOffset),
-    column: lines.column(t.startOffset),
+    line,
+    column: lines.columnOn(line, t.startOffset),
   };
 }
 
