@@ -426,14 +426,17 @@ const PASS_SCHEMES: Record<string, { schemes: [string, number][]; required: bool
   grpc_pass: { schemes: [['grpc://', 0], ['grpcs://', 0]], required: false, uriPart: false },
 };
 
+const SSL_SCHEME = /^(?:https|suwsgi|grpcs):\/\//i;
+
 /** proxy_pass and friends: an upstream implicitly added (resolved at http init). */
 const passHandler: Handler = (w, d, scope) => {
   const key = d.name;
-  (w.state.passes ??= new Set()).add(key);
   const loc = scope.location;
   if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   scope.seen.add(key);
   const url = d.args[0].value;
+  // what http init's *_set_ssl looks at: a variable or an SSL scheme (a superset per module)
+  if (hasVariables(url) || SSL_SCHEME.test(url)) (w.state.passes ??= new Set()).add(key);
   if (hasVariables(url)) {
     useScript(w, d, url);
     return;
@@ -914,9 +917,19 @@ export const HANDLERS: Record<string, Handler> = {
   add_trailer: addHeader,
   expires,
   user,
-  ssl_certificate: sslFile,
+  ssl_certificate: (w, d, scope, spec) => {
+    w.state.serverSsl = true;
+    sslFile(w, d, scope, spec);
+  },
   ssl_certificate_key: sslFile,
-  ssl: sslFlag,
+  ssl: (w, d, scope, spec) => {
+    w.state.serverSsl = true;
+    sslFlag(w, d, scope, spec);
+  },
+  ssl_reject_handshake: (w, d, scope, spec) => {
+    w.state.serverSsl = true;
+    w.slot(d, scope, spec);
+  },
   ssl_password_file: passwordFile,
   proxy_ssl_password_file: passwordFile,
   uwsgi_ssl_password_file: passwordFile,

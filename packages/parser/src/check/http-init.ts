@@ -50,9 +50,9 @@ export function httpInit(w: Walker, httpDirective: Directive): void {
   const st = w.state;
   st.httpEnd = { file: httpDirective.file, line: httpDirective.endLine ?? httpDirective.termLine };
   upstreamInit(w);
-  for (const srv of st.servers) sslMergeServer(w, srv);
+  if (st.serverSsl) for (const srv of st.servers) sslMergeServer(w, srv);
   for (const m of ['proxy', 'uwsgi', 'grpc'] as const) {
-    // only scopes with an "${m}_pass" do anything here: skip the tree walk when there are none
+    // only a scope whose "${m}_pass" has a variable or an SSL scheme does anything here
     if (!st.passes?.has(SSL_NAMES[m].pass)) continue;
     for (const srv of st.servers) if (srv.scope) upstreamSslMerge(w, srv.scope, m);
   }

@@ -137,8 +137,16 @@ export interface WalkState {
   user?: { user: string; group?: string; directive: Directive };
   /** Parsed files shared between passes. */
   parseCache: Map<string, ConfigFile | { errno: number; message: string }>;
-  /** The *_pass directive names the walk has met (http init skips modules without any). */
+  /**
+   * The *_pass directive names met with a variable or an SSL scheme in their URL: http init's
+   * *_set_ssl does nothing for a module without any, so it skips walking the locations for it.
+   */
   passes?: Set<string>;
+  /**
+   * An "ssl", "ssl_certificate" or "ssl_reject_handshake" directive was met: without any, the
+   * SSL merge of every server ends at its first test, so http init skips it.
+   */
+  serverSsl?: boolean;
   /** Whether the process runs as root (default listen port 80, else 8000). */
   root: boolean;
 }
