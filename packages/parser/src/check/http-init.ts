@@ -23,13 +23,13 @@ import {
   loadTicketKey,
   loadVerifyLocations,
 } from './ssl.js';
-import type { ConfAddr, LocationInfo, Scope, ServerInfo } from './state.js';
+import { dirsAt, type ConfAddr, type LocationInfo, type Scope, type ServerInfo } from './state.js';
 import type { Walker } from './walker.js';
 
 /** The directives of `name` that apply at `scope` after merging (the nearest level that set it). */
 export function nearest(scope: Scope | undefined, name: string): Directive[] | undefined {
   for (let s = scope; s; s = s.parent) {
-    const l = s.dirs?.get(name);
+    const l = dirsAt(s, name);
     if (l && l.length > 0) return l;
     if (s.ctx === 'http') break;
   }
@@ -187,7 +187,7 @@ const SSL_NAMES = Object.fromEntries(
 /** ngx_http_{proxy,uwsgi,grpc}_merge_loc_conf → *_set_ssl, over a server's loc conf tree. */
 function upstreamSslMerge(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'): void {
   const n = SSL_NAMES[m];
-  const pass = scope.dirs?.get(n.pass)?.[0]?.args[0]?.value;
+  const pass = dirsAt(scope, n.pass)?.[0]?.args[0]?.value;
   if (pass !== undefined && (pass.includes('$') || PASS_SSL[m].test(pass))) upstreamSsl(w, scope, m);
   const children = scope.children;
   if (children) for (const c of children) upstreamSslMerge(w, c, m);

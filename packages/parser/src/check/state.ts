@@ -51,12 +51,18 @@ export interface Scope {
   noUriPart?: 'if' | 'limit_except';
   /** For raw blocks: state of the block's own handler. */
   rawState?: Record<string, unknown>;
-  /** Directives set at this level by name, in order (what nginx's merge functions read). */
+  /**
+   * Directives set at this level by name, in order (what nginx's merge functions read). Built
+   * on first use by dirsAt(), from the block and the files it includes: only http init reads
+   * it, for few scopes, while building it during the walk cost a Map per scope.
+   */
   dirs?: Map<string, Directive[]>;
   /** Blocks with their own loc conf nested here (location, if, limit_except), in order. */
   children?: Scope[];
   /** Inside upstream{}: the upstream being defined. */
   upstream?: UpstreamInfo;
+  /** The root scope only: the walk's parsed files (for the directives of includes, see dirsAt). */
+  files?: Map<string, ConfigFile>;
   /** Bitmask slots: values already set at this level (nginx ORs them across directives). */
   bits?: Map<string, Set<string>>;
 }
@@ -149,4 +155,36 @@ export interface WalkState {
   serverSsl?: boolean;
   /** Whether the process runs as root (default listen port 80, else 8000). */
   root: boolean;
+}
+
+/**
+ * The directives named `name` set at this scope's level, in order: its directive's block with
+ * included files expanded in place, as the walk dispatched them in this scope (raw blocks,
+ * such as map or types, have none).
+ */
+export function dirsAt(scope: Scope, name: string): Directive[] | undefined {
+  let dirs = scope.dirs;
+  if (!dirs) {
+    const block = scope.directive?.block;
+    if (!block || scope.raw) return undefined;
+    let root = scope;
+    while (root.parent) root = root.parent;
+    dirs = scope.dirs = indexLevel(root.files ?? new Map(), block, new Map());
+  }
+  return dirs.get(name);
+}
+
+function indexLevel(files: Map<string, ConfigFile>, block: Directive[], out: Map<string, Directive[]>): Map<string, Directive[]> {
+  for (const d of block) {
+    const list = out.get(d.name);
+    if (list) list.push(d);
+    else out.set(d.name, [d]);
+    if (d.name === 'include' && d.includes) {
+      for (const f of d.includes) {
+        const cf = files.get(f);
+        if (cf) indexLevel(files, cf.directives, out);
+      }
+    }
+  }
+  return out;
 }

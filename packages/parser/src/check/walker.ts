@@ -145,11 +145,6 @@ export class Walker {
     if (spec.status !== 'implemented' && spec.status !== 'no-effect') {
       this.state.unimplemented.push({ directive: d, spec });
     }
-    if (scope.dirs) {
-      const list = scope.dirs.get(d.name);
-      if (list) list.push(d);
-      else scope.dirs.set(d.name, [d]);
-    }
     if (d.name === 'include') {
       this.include(d, scope);
       return;
@@ -311,7 +306,7 @@ export class Walker {
       seen: new Set(),
       parent,
       directive: d,
-      dirs: new Map(),
+      dirs: undefined,
       raw: extra?.raw,
       server: extra?.server,
       location: extra?.location,
