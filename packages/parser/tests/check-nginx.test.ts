@@ -323,6 +323,26 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "ssl_certificate from an include in the server",
+    conf: "events {}\nhttp { access_log off; server { listen 127.0.0.1:1 ssl; include ssl.conf; } }\n",
+    files: {"ssl.conf":"ssl_certificate a.crt;\n"},
+    exit: 1,
+    nginx: [
+      "nginx: [emerg] no \"ssl_certificate_key\" is defined for certificate \"a.crt\"",
+      "nginx: configuration file {DIR}/nginx.conf test failed",
+    ],
+  },
+  {
+    name: "proxy_ssl_certificate from an include in the location",
+    conf: "events {}\nhttp { access_log off; server { location / { include tls.conf; proxy_pass https://127.0.0.1; } } }\n",
+    files: {"tls.conf":"proxy_ssl_certificate a.crt;\n"},
+    exit: 1,
+    nginx: [
+      "nginx: [emerg] no \"proxy_ssl_certificate_key\" is defined for certificate \"a.crt\"",
+      "nginx: configuration file {DIR}/nginx.conf test failed",
+    ],
+  },
+  {
     name: "proxy_ssl_certificate: only https locations load it",
     conf: "events {}\nhttp { access_log off; proxy_ssl_certificate a.crt; proxy_ssl_certificate_key a.key; server { location / { proxy_pass http://127.0.0.1; } location /s { proxy_pass https://127.0.0.1; } } }\n",
     exit: 1,
