@@ -27,6 +27,7 @@ export class Stop extends Error {}
  */
 export class Walker {
   private readonly regexes = new Map<string, RegexResult>();
+  private readonly caselessRegexes = new Map<string, RegexResult>();
   /** proxy_pass & co: parsed URLs by directive name and argument (see passHandler). */
   readonly passUrls = new Map<string, Map<string, { rest: string; u: ParsedUrl | { err: string } }>>();
 
@@ -321,9 +322,9 @@ export class Walker {
 
   /** ngx_regex_compile's result for a pattern, translated once per walk (configs repeat them). */
   regex(pattern: string, caseless: boolean): RegexResult {
-    const key = (caseless ? 'i' : '-') + pattern;
-    let r = this.regexes.get(key);
-    if (!r) this.regexes.set(key, (r = translateRegex(pattern, caseless)));
+    const cache = caseless ? this.caselessRegexes : this.regexes;
+    let r = cache.get(pattern);
+    if (!r) cache.set(pattern, (r = translateRegex(pattern, caseless)));
     return r;
   }
 }
