@@ -10,7 +10,7 @@ import { parseIfCondition } from './if-condition.js';
 import { parseListen } from './listen.js';
 import { scriptRefs } from './script.js';
 import { readPasswordFile } from './ssl.js';
-import type { ConfAddr, LocationInfo, RawHandler, Scope, ServerInfo, UpstreamInfo } from './state.js';
+import { firstAtLevel, type ConfAddr, type LocationInfo, type RawHandler, type Scope, type ServerInfo, type UpstreamInfo } from './state.js';
 import { parseUrl, type ParsedUrl } from './url.js';
 import type { Walker } from './walker.js';
 
@@ -432,8 +432,7 @@ const SSL_SCHEME = /^(?:https|suwsgi|grpcs):\/\//i;
 const passHandler: Handler = (w, d, scope) => {
   const key = d.name;
   const loc = scope.location;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   const url = d.args[0].value;
   // what http init's *_set_ssl looks at: a variable or an SSL scheme (a superset per module)
   if (hasVariables(url) || SSL_SCHEME.test(url)) (w.state.passes ??= new Set()).add(key);
@@ -607,8 +606,7 @@ const addHeader: Handler = (w, d) => {
 };
 
 const expires: Handler = (w, d, scope) => {
-  if (scope.seen.has('expires')) throw w.fail(d, `"expires" directive is duplicate`);
-  scope.seen.add('expires');
+  if (!firstAtLevel(scope, 'expires')) throw w.fail(d, `"expires" directive is duplicate`);
   const a = d.args.map((x) => x.value);
   let v = a[0];
   if (a.length === 2) {
@@ -650,8 +648,7 @@ const sslFile: Handler = (w, d, scope, spec) => {
 /** ssl_password_file & co: read at parse time (ngx_ssl_read_password_file). */
 const passwordFile: Handler = (w, d, scope) => {
   const key = d.name;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   const e = readPasswordFile(w.fsys, w.state.confPrefix, d.args[0].value);
   if (e) throw w.fail(d, e, 'open-failed');
 };
@@ -659,8 +656,7 @@ const passwordFile: Handler = (w, d, scope) => {
 /** The deprecated "ssl on|off" (ngx_http_ssl_enable). */
 const sslFlag: Handler = (w, d, scope, spec) => {
   const key = spec.module + ':' + d.name;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   if (parseFlag(d.args[0].value) === null) {
     throw w.fail(d, `invalid value "${d.args[0].value}" in "${d.name}" directive, it must be "on" or "off"`);
   }
@@ -670,15 +666,13 @@ const sslFlag: Handler = (w, d, scope, spec) => {
 /** ngx_http_set_complex_value_zero_slot (proxy_ssl_certificate & co). */
 const complexZero: Handler = (w, d, scope) => {
   const key = d.name;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   useScript(w, d, d.args[0].value);
 };
 
 /** ngx_set_worker_processes. */
 const workerProcesses: Handler = (w, d, scope) => {
-  if (scope.seen.has(d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(d.name);
+  if (!firstAtLevel(scope, d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   const v = d.args[0].value;
   if (v !== 'auto' && parseNumber(v) === null) throw w.fail(d, `"${d.name}" directive invalid value`);
 };
@@ -689,8 +683,7 @@ const keepaliveTimeout: Handler = (w, d, scope, spec) => {
     w.slot(d, scope, spec);
     return;
   }
-  if (scope.seen.has(d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(d.name);
+  if (!firstAtLevel(scope, d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   if (parseTime(d.args[0].value, false) === null) throw w.fail(d, `"${d.name}" directive invalid value`);
   if (d.args.length === 2 && parseTime(d.args[1].value, true) === null) {
     throw w.fail(d, `"${d.name}" directive invalid value`);
@@ -867,8 +860,7 @@ const scriptArgs =
 
 /** ngx_http_core_resolver → ngx_resolver_create (1.22: valid= and ipv6= only). */
 const resolver: Handler = (w, d, scope) => {
-  if (scope.seen.has('resolver')) throw w.fail(d, `"resolver" directive is duplicate`);
-  scope.seen.add('resolver');
+  if (!firstAtLevel(scope, 'resolver')) throw w.fail(d, `"resolver" directive is duplicate`);
   let servers = 0;
   for (const a of d.args) {
     const v = a.value;

@@ -125,7 +125,7 @@ function walkOnce(
     root: typeof process.getuid === 'function' ? process.getuid() === 0 : true,
   };
   const walker = new Walker(state, fsys, textCache);
-  const mainScope: Scope = { ctx: 'main', seen: new Set(), files: state.files };
+  const mainScope: Scope = { ctx: 'main', files: state.files };
   let globals: Directive[] = [];
   let main: ConfigFile | undefined;
   let stopped = false;

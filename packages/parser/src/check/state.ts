@@ -37,8 +37,13 @@ export interface ServerInfo {
 /** One block being walked: nginx's cf->cmd_type plus what its handlers need to know. */
 export interface Scope {
   ctx: Context;
-  /** "module:name" of single-value directives already set at this level ("is duplicate"). */
-  seen: Set<string>;
+  /**
+   * Keys ("module:name", or a name) of single-value directives already set at this level, for
+   * "is duplicate": the first one alone, the others in a set. Most levels set one or none, and a
+   * Set per block was a measurable part of the walk. Use firstAtLevel().
+   */
+  seenFirst?: string;
+  seen?: Set<string>;
   parent?: Scope;
   directive?: Directive;
   /** Blocks whose entries are not directives (types, map, geo, ...). */
@@ -187,4 +192,18 @@ function indexLevel(files: Map<string, ConfigFile>, block: Directive[], out: Map
     }
   }
   return out;
+}
+
+/** Records `key` as set at this scope's level: false if it already was ("is duplicate"). */
+export function firstAtLevel(scope: Scope, key: string): boolean {
+  const first = scope.seenFirst;
+  if (first === undefined) {
+    scope.seenFirst = key;
+    return true;
+  }
+  if (first === key) return false;
+  const seen = (scope.seen ??= new Set());
+  if (seen.has(key)) return false;
+  seen.add(key);
+  return true;
 }

@@ -9,7 +9,7 @@ import { parseFlag, parseNumber, parseOffset, parseSize, parseTime } from '../va
 import { isGlob, type ConfigFs } from './files.js';
 import type { ParsedUrl } from './url.js';
 import { HANDLERS, RAW_BLOCKS } from './handlers.js';
-import type { Scope, WalkState } from './state.js';
+import { firstAtLevel, type Scope, type WalkState } from './state.js';
 
 /** HANDLERS as a Map: a keyed property load with a freshly parsed name string costs a string-table lookup. */
 const HANDLER_MAP = new Map(Object.entries(HANDLERS));
@@ -248,8 +248,7 @@ export class Walker {
   private dup(d: Directive, scope: Scope, spec: DirectiveSpec): void {
     let key = DUP_KEYS.get(spec);
     if (key === undefined) DUP_KEYS.set(spec, (key = spec.module + ':' + d.name));
-    if (scope.seen.has(key)) this.fail(d, `"${d.name}" directive is duplicate`, 'duplicate');
-    scope.seen.add(key);
+    if (!firstAtLevel(scope, key)) this.fail(d, `"${d.name}" directive is duplicate`, 'duplicate');
   }
 
   private invalidValue(d: Directive, msg: string): never {
@@ -304,7 +303,8 @@ export class Walker {
     // (adding the extras afterwards gave each scope a separate property store)
     return {
       ctx,
-      seen: new Set(),
+      seenFirst: undefined,
+      seen: undefined,
       parent,
       directive: d,
       dirs: undefined,
