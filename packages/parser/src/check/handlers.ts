@@ -209,6 +209,49 @@ function locationInfo(w: Walker, d: Directive): LocationInfo {
   return { name: n, modifier: '', directive: d };
 }
 
+/** Exact ("="), named ("@") and inclusive ("" and "^~") location names each share one name space. */
+function locationKind(l: LocationInfo): number {
+  const m = l.modifier;
+  return m === '=' ? 1 : m === '@' ? 2 : m === '' || m === '^~' ? 3 : 0;
+}
+
+/**
+ * Notes a duplicate location when the last of `locs` repeats an earlier one of its kind: http
+ * init reports the first duplicate in nginx's order (servers in order, each location tree in
+ * preorder, which is the order scopes are created: Scope.seq), found here while the block is
+ * at hand instead of walking every scope again afterwards.
+ */
+function noteLocation(w: Walker, scope: Scope, locs: LocationInfo[]): void {
+  const n = locs.length;
+  if (n < 2) return;
+  const best = w.state.duplicateLocationSeq;
+  if (best !== undefined && best <= scope.seq!) return;
+  const l = locs[n - 1];
+  const k = locationKind(l);
+  if (k === 0) return;
+  let dup = false;
+  if (n <= 16) {
+    for (let j = 0; j < n - 1 && !dup; j++) dup = locs[j].name === l.name && locationKind(locs[j]) === k;
+  } else {
+    // many locations: a set of kind+name, built once the list gets long
+    let keys = scope.locationKeys;
+    if (!keys) {
+      keys = scope.locationKeys = new Set();
+      for (let j = 0; j < n - 1; j++) {
+        const kj = locationKind(locs[j]);
+        if (kj !== 0) keys.add(kj + locs[j].name);
+      }
+    }
+    const key = k + l.name;
+    dup = keys.has(key);
+    keys.add(key);
+  }
+  if (dup) {
+    w.state.duplicateLocation = l;
+    w.state.duplicateLocationSeq = scope.seq;
+  }
+}
+
 const location: Handler = (w, d, scope) => {
   const info = locationInfo(w, d);
   const parentLoc = scope.location;
@@ -232,7 +275,10 @@ const location: Handler = (w, d, scope) => {
       throw w.fail(d, `location "${info.name}" is outside location "${parentLoc.name}"`);
     }
   }
-  scope.locations?.push(info);
+  if (scope.locations) {
+    scope.locations.push(info);
+    noteLocation(w, scope, scope.locations);
+  }
   const child = w.child(d, scope, 'location', { location: info, locations: [], server: scope.server, children: [] });
   scope.children?.push(child);
   w.block(d.block!, child);

@@ -23,7 +23,7 @@ import {
   loadTicketKey,
   loadVerifyLocations,
 } from './ssl.js';
-import { dirsAt, type ConfAddr, type LocationInfo, type Scope, type ServerInfo } from './state.js';
+import { dirsAt, type ConfAddr, type Scope, type ServerInfo } from './state.js';
 import type { Walker } from './walker.js';
 
 /** The directives of `name` that apply at `scope` after merging (the nearest level that set it). */
@@ -56,7 +56,12 @@ export function httpInit(w: Walker, httpDirective: Directive): void {
     if (!st.passes?.has(SSL_NAMES[m].pass)) continue;
     for (const srv of st.servers) if (srv.scope) upstreamSslMerge(w, srv.scope, m);
   }
-  for (const srv of st.servers) duplicateLocations(w, srv.scope);
+  // ngx_http_init_locations → ngx_http_join_exact_locations: "duplicate location" (found during
+  // the walk, see noteLocation: the first in nginx's order, servers then their location trees)
+  const dup = st.duplicateLocation;
+  if (dup) {
+    w.emit(diag('emerg', 'duplicate-location', `duplicate location "${dup.name}" in ${dup.directive.file}:${dup.directive.termLine}`));
+  }
   sslListenCheck(w);
   for (const u of st.variablesUsed) {
     const n = u.name;
@@ -217,43 +222,6 @@ function upstreamSsl(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'): vo
       if (e2) fail(e2);
     }
   }
-}
-
-/** ngx_http_init_locations → ngx_http_join_exact_locations: "duplicate location". */
-function duplicateLocations(w: Walker, scope: Scope | undefined): void {
-  if (!scope) return;
-  const locs: LocationInfo[] = scope.locations ?? [];
-  // Exact ("="), named ("@") and inclusive ("" and "^~") names each share one name space.
-  const kind = (l: LocationInfo) => (l.modifier === '=' ? 1 : l.modifier === '@' ? 2 : l.modifier === '' || l.modifier === '^~' ? 3 : 0);
-  if (locs.length > 1 && locs.length <= 16) {
-    // a few locations (the usual case): pairwise, without allocating sets
-    for (let i = 1; i < locs.length; i++) {
-      const l = locs[i];
-      const k = kind(l);
-      if (k === 0) continue;
-      for (let j = 0; j < i; j++) {
-        if (locs[j].name === l.name && kind(locs[j]) === k) {
-          w.emit(diag('emerg', 'duplicate-location', `duplicate location "${l.name}" in ${l.directive.file}:${l.directive.termLine}`));
-          break;
-        }
-      }
-    }
-  } else if (locs.length > 16) {
-    const exact = new Set<string>();
-    const inclusive = new Set<string>();
-    const named = new Set<string>();
-    for (const l of locs) {
-      const k = kind(l);
-      const set = k === 1 ? exact : k === 2 ? named : k === 3 ? inclusive : null;
-      if (!set) continue;
-      if (set.has(l.name)) {
-        w.emit(diag('emerg', 'duplicate-location', `duplicate location "${l.name}" in ${l.directive.file}:${l.directive.termLine}`));
-      }
-      set.add(l.name);
-    }
-  }
-  const children = scope.children;
-  if (children) for (const c of children) duplicateLocations(w, c);
 }
 
 /** ngx_http_ssl_init: every "listen ... ssl" address needs a certificate in its servers. */

@@ -52,6 +52,10 @@ export interface Scope {
   location?: LocationInfo;
   /** Locations declared directly in this block. */
   locations?: LocationInfo[];
+  /** Kind + name of those locations, once there are many of them (duplicate checks). */
+  locationKeys?: Set<string>;
+  /** Creation order of the walk's blocks (preorder: parents before their nested blocks). */
+  seq?: number;
   /** Inside "if" or "limit_except" (proxy_pass may not carry a URI there). */
   noUriPart?: 'if' | 'limit_except';
   /** For raw blocks: state of the block's own handler. */
@@ -158,6 +162,9 @@ export interface WalkState {
    * SSL merge of every server ends at its first test, so http init skips it.
    */
   serverSsl?: boolean;
+  /** The first duplicate location in nginx's order, and its block's Scope.seq (see noteLocation). */
+  duplicateLocation?: LocationInfo;
+  duplicateLocationSeq?: number;
   /** Whether the process runs as root (default listen port 80, else 8000). */
   root: boolean;
 }

@@ -27,6 +27,8 @@ export class Stop extends Error {}
  */
 export class Walker {
   private readonly regexes = new Map<string, RegexResult>();
+  /** Blocks opened so far (Scope.seq). */
+  private scopes = 0;
   private readonly caselessRegexes = new Map<string, RegexResult>();
   /** proxy_pass & co: parsed URLs by directive name and argument (see passHandler). */
   readonly passUrls = new Map<string, Map<string, { rest: string; u: ParsedUrl | { err: string } }>>();
@@ -317,6 +319,8 @@ export class Walker {
       children: extra?.children,
       upstream: extra?.upstream,
       bits: extra?.bits,
+      locationKeys: undefined,
+      seq: this.scopes++,
     };
   }
 
