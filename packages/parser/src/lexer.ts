@@ -7,7 +7,7 @@ import { createToken, Lexer, type IToken, type TokenType } from './chevrotain.js
  * - "}" does not end a word; "#" starts a comment only where a token could start;
  * - a quote opens a quoted string only at the start of a token; "\" escapes the next byte
  *   everywhere (in and out of quotes), including a newline.
- * What must follow a closing quote is checked after lexing (see tokenize).
+ * What must follow a closing quote is checked after lexing (see checkTokens).
  *
  * The patterns are Chevrotain custom matchers (char loops) rather than regexes, each with its
  * start characters, so the lexer dispatches on the first char (a regex Word made Chevrotain try
