@@ -79,8 +79,11 @@ class GrammarParser extends EmbeddedActionsParser {
     return this.LA_FAST(howMuch);
   }
 
+  /**
+   * Chevrotain's LexerAdapter method (not in its typings) for an error that ends the top rule:
+   * it moves to the end of the token vector; here nothing more is read, LA(1) is EOF from now on.
+   */
   moveToTerminatedState(): void {
-    // nothing more is read: LA(1) is EOF from here
     const s = this.stream;
     s.tokens.length = Math.max(0, Math.min(s.tokens.length, this.currIdx + 1 - s.base));
     s.done = true;
