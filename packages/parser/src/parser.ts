@@ -3,13 +3,12 @@ import type { Arg, ConfigFile, Directive } from './ast.js';
 import { diag, type Diagnostic } from './diagnostic.js';
 import {
   allTokens,
-  DQuoted,
+  Arg as ArgToken,
   LBrace,
   RBrace,
   Semi,
-  SQuoted,
   LineIndex,
-  tokenize,
+  TokenStream,
   unescape,
   Word,
 } from './lexer.js';
@@ -24,76 +23,131 @@ class GrammarParser extends EmbeddedActionsParser {
   lines!: LineIndex;
   private stack: Directive[][] = [];
   private open: Directive[] = [];
+  /** The current directive's tokens are words[0, nwords): the array is reused, never shrunk. */
   private words: IToken[] = [];
+  private nwords = 0;
+  /**
+   * Directive names seen in this parse, each kept once: the few hundred distinct names stand
+   * for ~all directives, so each directive's name string dies young (and later Map lookups by
+   * name find its hash already computed).
+   */
+  private names = new Map<string, string>();
   argsPending = false;
   depth = 0;
   root: Directive[] = [];
+  /** Tokens come from a TokenStream a chunk at a time (Chevrotain's LexerAdapter hooks below). */
+  stream!: TokenStream;
+  /** The last token of the previous chunk: LA(0) for error messages at a chunk's first token. */
+  private prev: IToken;
+  private readonly eof: IToken;
+  /** Chevrotain's LexerAdapter position: index of the last consumed token (-1 before the first). */
+  declare currIdx: number;
 
   constructor() {
     super(allTokens, { recoveryEnabled: false, maxLookahead: 1, skipValidations: true });
     this.performSelfAnalysis();
+    // With no input, LA(1) is Chevrotain's END_OF_FILE token.
+    this.eof = super.LA(1);
+    this.prev = this.eof;
   }
 
-  load(tokens: IToken[], file: string, lines: LineIndex): void {
-    this.input = tokens;
-    this.lines = lines;
+  load(stream: TokenStream, file: string): void {
+    this.reset();
+    this.stream = stream;
+    this.prev = this.eof;
+    this.lines = stream.lines;
     this.file = file;
     this.root = [];
     this.stack = [this.root];
     this.open = [];
     this.words = [];
+    this.nwords = 0;
+    this.names = new Map();
     this.argsPending = false;
     this.depth = 0;
+  }
+
+  // Chevrotain's LexerAdapter reads a token vector by index (currIdx); these overrides read the
+  // same indices from the stream's current chunk, lexing the next chunk when the parser gets there.
+  protected override LA_FAST(howMuch: number): IToken {
+    const s = this.stream;
+    const i = this.currIdx + howMuch - s.base;
+    return i >= 0 && i < s.tokens.length ? s.tokens[i] : this.fill(this.currIdx + howMuch);
+  }
+
+  protected override LA(howMuch: number): IToken {
+    return this.LA_FAST(howMuch);
+  }
+
+  /**
+   * Chevrotain's LexerAdapter method (not in its typings) for an error that ends the top rule:
+   * it moves to the end of the token vector; here nothing more is read, LA(1) is EOF from now on.
+   */
+  moveToTerminatedState(): void {
+    const s = this.stream;
+    s.tokens.length = Math.max(0, Math.min(s.tokens.length, this.currIdx + 1 - s.base));
+    s.done = true;
+  }
+
+  private fill(idx: number): IToken {
+    const s = this.stream;
+    if (idx < 0) return this.eof;
+    if (idx === s.base - 1) return this.prev;
+    if (idx < s.base) throw new Error(`token ${idx} is behind the lexer's chunk (${s.base})`);
+    while (idx >= s.base + s.tokens.length) {
+      if (s.done) return this.eof;
+      if (s.tokens.length > 0) this.prev = s.tokens[s.tokens.length - 1];
+      s.next();
+    }
+    return s.tokens[idx - s.base];
   }
 
   public config = this.RULE('config', () => {
     this.MANY(() => this.SUBRULE(this.directive));
   });
 
-  private word = this.RULE('word', () => {
-    const t = this.OR([
-      { ALT: () => this.CONSUME(Word) },
-      { ALT: () => this.CONSUME(DQuoted) },
-      { ALT: () => this.CONSUME(SQuoted) },
-    ]);
-    this.ACTION(() => {
-      this.words.push(t);
+  // Rule bodies check RECORDING_PHASE instead of wrapping actions in ACTION(() => ...): that
+  // closure was allocated per token. Alternatives are built once (Chevrotain's advice for OR).
+  private directive = this.RULE('directive', () => {
+    const t = this.CONSUME(ArgToken);
+    if (!this.RECORDING_PHASE) {
+      this.words[this.nwords++] = t;
       this.argsPending = true;
+    }
+    this.MANY2(() => {
+      const a = this.CONSUME2(ArgToken);
+      if (!this.RECORDING_PHASE) this.words[this.nwords++] = a;
     });
+    this.OR(this.terminators);
   });
 
-  private directive = this.RULE('directive', () => {
-    this.AT_LEAST_ONE(() => this.SUBRULE(this.word));
-    this.OR([
-      {
-        ALT: () => {
-          const semi = this.CONSUME(Semi);
-          this.ACTION(() => {
-            this.top().push(this.finish(semi, false));
-          });
-        },
+  private terminators = [
+    {
+      ALT: () => {
+        const semi = this.CONSUME(Semi);
+        if (!this.RECORDING_PHASE) this.top().push(this.finish(semi, false));
       },
-      {
-        ALT: () => {
-          const brace = this.CONSUME(LBrace);
-          this.ACTION(() => {
-            const d = this.finish(brace, true);
-            this.top().push(d);
-            this.stack.push(d.block!);
-            this.open.push(d);
-            this.depth++;
-          });
-          this.MANY(() => this.SUBRULE2(this.directive));
-          const close = this.CONSUME(RBrace);
-          this.ACTION(() => {
-            this.stack.pop();
-            this.open.pop()!.endLine = this.lines.line(close.startOffset);
-            this.depth--;
-          });
-        },
+    },
+    {
+      ALT: () => {
+        const brace = this.CONSUME(LBrace);
+        if (!this.RECORDING_PHASE) {
+          const d = this.finish(brace, true);
+          this.top().push(d);
+          this.stack.push(d.block!);
+          this.open.push(d);
+          this.depth++;
+        }
+        this.MANY(() => this.SUBRULE(this.directive));
+        const close = this.CONSUME(RBrace);
+        if (!this.RECORDING_PHASE) {
+          this.stack.pop();
+          this.open.pop()!.endLine = this.lines.line(close.startOffset);
+          this.depth--;
+        }
       },
-    ]);
-  });
+    },
+  ];
 
   private top(): Directive[] {
     return this.stack[this.stack.length - 1];
@@ -101,24 +155,26 @@ class GrammarParser extends EmbeddedActionsParser {
 
   private finish(term: IToken, block: boolean): Directive {
     const words = this.words;
-    this.words = [];
     this.argsPending = false;
+    const n = this.nwords;
     const first = words[0];
-    const args: Arg[] = new Array(words.length - 1);
+    const args: Arg[] = new Array(n - 1);
     const lines = this.lines;
     const line = lines.line(first.startOffset);
-    const column = lines.column(first.startOffset);
-    for (let i = 1; i < words.length; i++) args[i - 1] = toArg(words[i], lines);
-    const d: Directive = {
-      name: wordValue(first),
-      args,
-      file: this.file,
-      line,
-      column,
-      termLine: lines.line(term.startOffset),
-    };
+    const column = lines.columnOn(line, first.startOffset);
+    for (let i = 1; i < n; i++) args[i - 1] = toArg(words[i], lines);
+    this.nwords = 0;
+    let name = wordValue(first);
+    const known = this.names.get(name);
+    if (known === undefined) this.names.set(name, name);
+    else name = known;
+    const termLine = lines.line(term.startOffset);
+    // A block directive is built with its block fields in the literal: adding them afterwards
+    // gave each of them a separate out-of-object property store.
+    const d: Directive = block
+      ? { name, args, file: this.file, line, column, termLine, block: [], endLine: undefined }
+      : { name, args, file: this.file, line, column, termLine };
     if (first.tokenType !== Word) d.nameQuote = first.image[0] as '"' | "'";
-    if (block) d.block = [];
     return d;
   }
 }
@@ -129,12 +185,13 @@ function wordValue(t: IToken): string {
 
 function toArg(t: IToken, lines: LineIndex): Arg {
   const type: TokenType = t.tokenType;
+  const line = lines.line(t.startOffset);
   return {
     value: wordValue(t),
     raw: t.image,
     quote: type === Word ? '' : (t.image[0] as '"' | "'"),
-    line: lines.line(t.startOffset),
-    column: lines.column(t.startOffset),
+    line,
+    column: lines.columnOn(line, t.startOffset),
   };
 }
 
@@ -145,9 +202,9 @@ let shared: GrammarParser | undefined;
  * is returned as data, after every directive that nginx would already have dispatched.
  */
 export function parseText(text: string, file: string): ConfigFile {
-  const lex = tokenize(text);
+  const lex = new TokenStream(text, new LineIndex(text));
   const parser = (shared ??= new GrammarParser());
-  parser.load(lex.tokens, file, lex.lines);
+  parser.load(lex, file);
   parser.config();
   const directives = parser.root;
   const failure = parser.errors[0];
@@ -159,7 +216,7 @@ export function parseText(text: string, file: string): ConfigFile {
     if (type === EOF || tok.image === '' || type === undefined) {
       if (lex.stop) {
         syntaxError = diag('emerg', 'syntax', lex.stop.message, { file, ...lex.stop });
-      } else if (parser.argsPending || (lex.tokens.length > 0 && isUnterminatedAtEnd(lex.tokens, parser))) {
+      } else if (parser.argsPending) {
         syntaxError = diag('emerg', 'unexpected-eof', 'unexpected end of file, expecting ";" or "}"', {
           file,
           line: lex.lines.lastLine,
@@ -191,10 +248,6 @@ export function parseText(text: string, file: string): ConfigFile {
   }
   const result: ConfigFile = { file, directives };
   if (syntaxError) result.syntaxError = syntaxError;
-  parser.load([], '', lex.lines);
+  parser.load(new TokenStream('', lex.lines), '');
   return result;
-}
-
-function isUnterminatedAtEnd(_tokens: IToken[], _p: GrammarParser): boolean {
-  return false;
 }

@@ -323,6 +323,35 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "duplicate among several single-value directives of one location",
+    conf: "events {}\nhttp { access_log off; server { listen 127.0.0.1:1; location / { proxy_read_timeout 1s; proxy_connect_timeout 2s; proxy_send_timeout 3s;\n proxy_connect_timeout 4s; } } }\n",
+    exit: 1,
+    nginx: [
+      "nginx: [emerg] \"proxy_connect_timeout\" directive is duplicate in {DIR}/nginx.conf:3",
+      "nginx: configuration file {DIR}/nginx.conf test failed",
+    ],
+  },
+  {
+    name: "ssl_certificate from an include in the server",
+    conf: "events {}\nhttp { access_log off; server { listen 127.0.0.1:1 ssl; include ssl.conf; } }\n",
+    files: {"ssl.conf":"ssl_certificate a.crt;\n"},
+    exit: 1,
+    nginx: [
+      "nginx: [emerg] no \"ssl_certificate_key\" is defined for certificate \"a.crt\"",
+      "nginx: configuration file {DIR}/nginx.conf test failed",
+    ],
+  },
+  {
+    name: "proxy_ssl_certificate from an include in the location",
+    conf: "events {}\nhttp { access_log off; server { location / { include tls.conf; proxy_pass https://127.0.0.1; } } }\n",
+    files: {"tls.conf":"proxy_ssl_certificate a.crt;\n"},
+    exit: 1,
+    nginx: [
+      "nginx: [emerg] no \"proxy_ssl_certificate_key\" is defined for certificate \"a.crt\"",
+      "nginx: configuration file {DIR}/nginx.conf test failed",
+    ],
+  },
+  {
     name: "proxy_ssl_certificate: only https locations load it",
     conf: "events {}\nhttp { access_log off; proxy_ssl_certificate a.crt; proxy_ssl_certificate_key a.key; server { location / { proxy_pass http://127.0.0.1; } location /s { proxy_pass https://127.0.0.1; } } }\n",
     exit: 1,

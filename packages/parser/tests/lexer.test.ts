@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LineIndex, tokenize, TokenStream } from '../src/lexer.js';
 import { parseText } from '../src/parser.js';
 
 const words = (text: string) => {
@@ -61,5 +62,37 @@ describe('tokenizer edge cases, as ngx_conf_read_token', () => {
     const f = parseText('a;\nb {\n c;\n d e}\n', '/t.conf');
     expect(f.directives.map((d) => d.name)).toEqual(['a', 'b']);
     expect(f.directives[1].block!.map((d) => d.name)).toEqual(['c']);
+  });
+});
+
+describe('chunked token stream', () => {
+  const streamed = (text: string, chunk: number) => {
+    const s = new TokenStream(text, new LineIndex(text), chunk);
+    const out: [string, number, string][] = [];
+    while (!s.done) {
+      s.next();
+      for (const t of s.tokens) out.push([t.image, t.startOffset, t.tokenType.name]);
+    }
+    return { tokens: out, stop: s.stop };
+  };
+  const whole = (text: string) => {
+    const r = tokenize(text);
+    return { tokens: r.tokens.map((t): [string, number, string] => [t.image, t.startOffset, t.tokenType.name]), stop: r.stop };
+  };
+  it('yields exactly the whole-text tokens, whatever the chunk size', () => {
+    const texts = [
+      'a b;\n# c;d\nx "q;}" \'r{\' {\n  y ${z}{;\n}\n',
+      'a "unterminated; b; c {',
+      "a 'x\\' b;' c; d \\; e\\",
+      'a "b"c; d;',
+      'x ' + 'a'.repeat(5000) + ';',
+      'x "' + 'a'.repeat(5000) + '"; y;',
+      '}} ;; {{ # only punctuation\n',
+      '',
+      'no terminator at all',
+    ];
+    for (const text of texts) {
+      for (const chunk of [1, 2, 3, 5, 8, 64]) expect(streamed(text, chunk)).toEqual(whole(text));
+    }
   });
 });

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { globSync } from 'tinyglobby';
+import { createRequire } from 'node:module';
 
 /** File access used while loading a config; replaceable in tests. */
 export interface ConfigFs {
@@ -27,6 +27,16 @@ export function errnoOf(e: unknown): { errno: number; message: string } {
   return { errno: Math.abs((e as NodeJS.ErrnoException).errno ?? 5), message: code || 'I/O error' };
 }
 
+/*
+ * tinyglobby (with fdir and picomatch) costs ~25 ms to load, at every start of nxproxy, while
+ * only configs with a glob include need it: it is loaded (its CommonJS build, synchronously)
+ * the first time a glob is expanded.
+ */
+let globSync: typeof import('tinyglobby').globSync | undefined;
+function loadGlob(): typeof import('tinyglobby').globSync {
+  return (globSync ??= (createRequire(import.meta.url)('tinyglobby') as typeof import('tinyglobby')).globSync);
+}
+
 export const nodeFs: ConfigFs = {
   read(file) {
     try {
@@ -37,7 +47,7 @@ export const nodeFs: ConfigFs = {
   },
   glob(pattern) {
     const dir = path.dirname(pattern);
-    const found = globSync(pattern, { absolute: true, dot: false, onlyFiles: false, expandDirectories: false, cwd: dir });
+    const found = loadGlob()(pattern, { absolute: true, dot: false, onlyFiles: false, expandDirectories: false, cwd: dir });
     return found.map((f) => path.resolve(f)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   },
 };

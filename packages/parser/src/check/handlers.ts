@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import type { Directive } from '../ast.js';
 import { diag } from '../diagnostic.js';
 import type { DirectiveSpec } from '../directives/types.js';
-import { translateRegex } from '../regex.js';
 import { parseFlag, parseNumber, parseSize, parseTime } from '../values.js';
 import { inetAddr, ptocidr, sockText, type SockAddr } from './addr.js';
 import { BUILTIN_VARIABLES } from './builtin-variables.js';
@@ -11,11 +10,19 @@ import { parseIfCondition } from './if-condition.js';
 import { parseListen } from './listen.js';
 import { scriptRefs } from './script.js';
 import { readPasswordFile } from './ssl.js';
-import type { ConfAddr, LocationInfo, RawHandler, Scope, ServerInfo, UpstreamInfo } from './state.js';
+import { firstAtLevel, type ConfAddr, type LocationInfo, type RawHandler, type Scope, type ServerInfo, type UpstreamInfo } from './state.js';
 import { parseUrl, type ParsedUrl } from './url.js';
 import type { Walker } from './walker.js';
 
 export type Handler = (w: Walker, d: Directive, scope: Scope, spec: DirectiveSpec) => void;
+
+/** The argument values (a loop: Array.prototype.map with a closure is slower per call). */
+function argValues(d: Directive): string[] {
+  const args = d.args;
+  const out = new Array<string>(args.length);
+  for (let i = 0; i < args.length; i++) out[i] = args[i].value;
+  return out;
+}
 
 /** Records the variables a value uses (checked once the http block is done), or fails as nginx does. */
 export function useScript(w: Walker, d: Directive, value: string): void {
@@ -86,7 +93,7 @@ function namedCaptures(pattern: string): string[] {
  * named capture.
  */
 function regexOrFail(w: Walker, d: Directive, pattern: string, caseless: boolean): void {
-  const r = translateRegex(pattern, caseless);
+  const r = w.regex(pattern, caseless);
   if ('error' in r) throw w.fail(d, r.error, 'regex');
   if ('unsupported' in r) w.warn(d, `nxproxy cannot run ${r.unsupported}`, 'regex-unsupported');
   const names = 'names' in r ? r.names : namedCaptures(pattern);
@@ -187,19 +194,62 @@ function addListen(
 }
 
 function locationInfo(w: Walker, d: Directive): LocationInfo {
-  const a = d.args.map((x) => x.value);
+  const a = d.args;
   if (a.length === 2) {
-    const m = a[0];
-    if (m === '=' || m === '^~' || m === '~' || m === '~*') return { name: a[1], modifier: m, directive: d };
+    const m = a[0].value;
+    if (m === '=' || m === '^~' || m === '~' || m === '~*') return { name: a[1].value, modifier: m, directive: d };
     throw w.fail(d, `invalid location modifier "${m}"`);
   }
-  const n = a[0];
+  const n = a[0].value;
   if (n.startsWith('=')) return { name: n.slice(1), modifier: '=', directive: d };
   if (n.startsWith('^~')) return { name: n.slice(2), modifier: '^~', directive: d };
   if (n.startsWith('~*')) return { name: n.slice(2), modifier: '~*', directive: d };
   if (n.startsWith('~')) return { name: n.slice(1), modifier: '~', directive: d };
   if (n.startsWith('@')) return { name: n, modifier: '@', directive: d };
   return { name: n, modifier: '', directive: d };
+}
+
+/** Exact ("="), named ("@") and inclusive ("" and "^~") location names each share one name space. */
+function locationKind(l: LocationInfo): number {
+  const m = l.modifier;
+  return m === '=' ? 1 : m === '@' ? 2 : m === '' || m === '^~' ? 3 : 0;
+}
+
+/**
+ * Notes a duplicate location when the last of `locs` repeats an earlier one of its kind: http
+ * init reports the first duplicate in nginx's order (servers in order, each location tree in
+ * preorder, which is the order scopes are created: Scope.seq), found here while the block is
+ * at hand instead of walking every scope again afterwards.
+ */
+function noteLocation(w: Walker, scope: Scope, locs: LocationInfo[]): void {
+  const n = locs.length;
+  if (n < 2) return;
+  const best = w.state.duplicateLocationSeq;
+  if (best !== undefined && best <= scope.seq!) return;
+  const l = locs[n - 1];
+  const k = locationKind(l);
+  if (k === 0) return;
+  let dup = false;
+  if (n <= 16) {
+    for (let j = 0; j < n - 1 && !dup; j++) dup = locs[j].name === l.name && locationKind(locs[j]) === k;
+  } else {
+    // many locations: a set of kind+name, built once the list gets long
+    let keys = scope.locationKeys;
+    if (!keys) {
+      keys = scope.locationKeys = new Set();
+      for (let j = 0; j < n - 1; j++) {
+        const kj = locationKind(locs[j]);
+        if (kj !== 0) keys.add(kj + locs[j].name);
+      }
+    }
+    const key = k + l.name;
+    dup = keys.has(key);
+    keys.add(key);
+  }
+  if (dup) {
+    w.state.duplicateLocation = l;
+    w.state.duplicateLocationSeq = scope.seq;
+  }
 }
 
 const location: Handler = (w, d, scope) => {
@@ -225,7 +275,10 @@ const location: Handler = (w, d, scope) => {
       throw w.fail(d, `location "${info.name}" is outside location "${parentLoc.name}"`);
     }
   }
-  scope.locations?.push(info);
+  if (scope.locations) {
+    scope.locations.push(info);
+    noteLocation(w, scope, scope.locations);
+  }
   const child = w.child(d, scope, 'location', { location: info, locations: [], server: scope.server, children: [] });
   scope.children?.push(child);
   w.block(d.block!, child);
@@ -419,30 +472,41 @@ const PASS_SCHEMES: Record<string, { schemes: [string, number][]; required: bool
   grpc_pass: { schemes: [['grpc://', 0], ['grpcs://', 0]], required: false, uriPart: false },
 };
 
+const SSL_SCHEME = /^(?:https|suwsgi|grpcs):\/\//i;
+
 /** proxy_pass and friends: an upstream implicitly added (resolved at http init). */
 const passHandler: Handler = (w, d, scope) => {
   const key = d.name;
   const loc = scope.location;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   const url = d.args[0].value;
+  // what http init's *_set_ssl looks at: a variable or an SSL scheme (a superset per module)
+  if (hasVariables(url) || SSL_SCHEME.test(url)) (w.state.passes ??= new Set()).add(key);
   if (hasVariables(url)) {
     useScript(w, d, url);
     return;
   }
-  const def = PASS_SCHEMES[d.name];
-  const lower = url.toLowerCase();
-  let add = 0;
-  let port = 0;
-  const scheme = def.schemes.find(([p]) => lower.startsWith(p));
-  if (scheme) {
-    add = scheme[0].length;
-    port = scheme[1];
-  } else if (def.required) {
-    throw w.fail(d, 'invalid URL prefix');
+  // the URL is parsed once per walk for each *_pass: configs repeat the same few upstreams
+  let byUrl = w.passUrls.get(key);
+  if (!byUrl) w.passUrls.set(key, (byUrl = new Map()));
+  let parsed = byUrl.get(url);
+  if (!parsed) {
+    const def = PASS_SCHEMES[d.name];
+    const lower = url.toLowerCase();
+    let add = 0;
+    let port = 0;
+    const scheme = def.schemes.find(([p]) => lower.startsWith(p));
+    if (scheme) {
+      add = scheme[0].length;
+      port = scheme[1];
+    } else if (def.required) {
+      throw w.fail(d, 'invalid URL prefix');
+    }
+    const rest = url.slice(add);
+    parsed = { rest, u: parseUrl(rest, { uriPart: def.uriPart, noResolve: true, defaultPort: port }) };
+    byUrl.set(url, parsed);
   }
-  const rest = url.slice(add);
-  const u = parseUrl(rest, { uriPart: def.uriPart, noResolve: true, defaultPort: port });
+  const { rest, u } = parsed;
   if ('err' in u) throw w.fail(d, `${u.err} in upstream "${rest}"`);
   upstreamAdd(w, d, u, false);
   if (d.name === 'proxy_pass' && u.uri.length > 0) {
@@ -458,7 +522,7 @@ const passHandler: Handler = (w, d, scope) => {
 const RETURN_CODES_WITH_URL = new Set([301, 302, 303, 307, 308]);
 
 const returnH: Handler = (w, d) => {
-  const a = d.args.map((x) => x.value);
+  const a = argValues(d);
   const code = parseNumber(a[0]);
   if (code === null) {
     if (a.length === 2) throw w.fail(d, `invalid return code "${a[0]}"`);
@@ -472,7 +536,7 @@ const returnH: Handler = (w, d) => {
 };
 
 const rewrite: Handler = (w, d) => {
-  const a = d.args.map((x) => x.value);
+  const a = argValues(d);
   regexOrFail(w, d, a[0], false);
   if (a.length === 3 && !['last', 'break', 'redirect', 'permanent'].includes(a[2])) {
     throw w.fail(d, `invalid parameter "${a[2]}"`);
@@ -588,8 +652,7 @@ const addHeader: Handler = (w, d) => {
 };
 
 const expires: Handler = (w, d, scope) => {
-  if (scope.seen.has('expires')) throw w.fail(d, `"expires" directive is duplicate`);
-  scope.seen.add('expires');
+  if (!firstAtLevel(scope, 'expires')) throw w.fail(d, `"expires" directive is duplicate`);
   const a = d.args.map((x) => x.value);
   let v = a[0];
   if (a.length === 2) {
@@ -631,8 +694,7 @@ const sslFile: Handler = (w, d, scope, spec) => {
 /** ssl_password_file & co: read at parse time (ngx_ssl_read_password_file). */
 const passwordFile: Handler = (w, d, scope) => {
   const key = d.name;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   const e = readPasswordFile(w.fsys, w.state.confPrefix, d.args[0].value);
   if (e) throw w.fail(d, e, 'open-failed');
 };
@@ -640,8 +702,7 @@ const passwordFile: Handler = (w, d, scope) => {
 /** The deprecated "ssl on|off" (ngx_http_ssl_enable). */
 const sslFlag: Handler = (w, d, scope, spec) => {
   const key = spec.module + ':' + d.name;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   if (parseFlag(d.args[0].value) === null) {
     throw w.fail(d, `invalid value "${d.args[0].value}" in "${d.name}" directive, it must be "on" or "off"`);
   }
@@ -651,15 +712,13 @@ const sslFlag: Handler = (w, d, scope, spec) => {
 /** ngx_http_set_complex_value_zero_slot (proxy_ssl_certificate & co). */
 const complexZero: Handler = (w, d, scope) => {
   const key = d.name;
-  if (scope.seen.has(key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(key);
+  if (!firstAtLevel(scope, key)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   useScript(w, d, d.args[0].value);
 };
 
 /** ngx_set_worker_processes. */
 const workerProcesses: Handler = (w, d, scope) => {
-  if (scope.seen.has(d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(d.name);
+  if (!firstAtLevel(scope, d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   const v = d.args[0].value;
   if (v !== 'auto' && parseNumber(v) === null) throw w.fail(d, `"${d.name}" directive invalid value`);
 };
@@ -670,8 +729,7 @@ const keepaliveTimeout: Handler = (w, d, scope, spec) => {
     w.slot(d, scope, spec);
     return;
   }
-  if (scope.seen.has(d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
-  scope.seen.add(d.name);
+  if (!firstAtLevel(scope, d.name)) throw w.fail(d, `"${d.name}" directive is duplicate`);
   if (parseTime(d.args[0].value, false) === null) throw w.fail(d, `"${d.name}" directive invalid value`);
   if (d.args.length === 2 && parseTime(d.args[1].value, true) === null) {
     throw w.fail(d, `"${d.name}" directive invalid value`);
@@ -848,8 +906,7 @@ const scriptArgs =
 
 /** ngx_http_core_resolver → ngx_resolver_create (1.22: valid= and ipv6= only). */
 const resolver: Handler = (w, d, scope) => {
-  if (scope.seen.has('resolver')) throw w.fail(d, `"resolver" directive is duplicate`);
-  scope.seen.add('resolver');
+  if (!firstAtLevel(scope, 'resolver')) throw w.fail(d, `"resolver" directive is duplicate`);
   let servers = 0;
   for (const a of d.args) {
     const v = a.value;
@@ -898,9 +955,19 @@ export const HANDLERS: Record<string, Handler> = {
   add_trailer: addHeader,
   expires,
   user,
-  ssl_certificate: sslFile,
+  ssl_certificate: (w, d, scope, spec) => {
+    w.state.serverSsl = true;
+    sslFile(w, d, scope, spec);
+  },
   ssl_certificate_key: sslFile,
-  ssl: sslFlag,
+  ssl: (w, d, scope, spec) => {
+    w.state.serverSsl = true;
+    sslFlag(w, d, scope, spec);
+  },
+  ssl_reject_handshake: (w, d, scope, spec) => {
+    w.state.serverSsl = true;
+    w.slot(d, scope, spec);
+  },
   ssl_password_file: passwordFile,
   proxy_ssl_password_file: passwordFile,
   uwsgi_ssl_password_file: passwordFile,

@@ -23,13 +23,13 @@ import {
   loadTicketKey,
   loadVerifyLocations,
 } from './ssl.js';
-import type { ConfAddr, LocationInfo, Scope, ServerInfo } from './state.js';
+import { dirsAt, type ConfAddr, type Scope, type ServerInfo } from './state.js';
 import type { Walker } from './walker.js';
 
 /** The directives of `name` that apply at `scope` after merging (the nearest level that set it). */
 export function nearest(scope: Scope | undefined, name: string): Directive[] | undefined {
   for (let s = scope; s; s = s.parent) {
-    const l = s.dirs?.get(name);
+    const l = dirsAt(s, name);
     if (l && l.length > 0) return l;
     if (s.ctx === 'http') break;
   }
@@ -50,11 +50,18 @@ export function httpInit(w: Walker, httpDirective: Directive): void {
   const st = w.state;
   st.httpEnd = { file: httpDirective.file, line: httpDirective.endLine ?? httpDirective.termLine };
   upstreamInit(w);
-  for (const srv of st.servers) sslMergeServer(w, srv);
+  if (st.serverSsl) for (const srv of st.servers) sslMergeServer(w, srv);
   for (const m of ['proxy', 'uwsgi', 'grpc'] as const) {
+    // only a scope whose "${m}_pass" has a variable or an SSL scheme does anything here
+    if (!st.passes?.has(SSL_NAMES[m].pass)) continue;
     for (const srv of st.servers) if (srv.scope) upstreamSslMerge(w, srv.scope, m);
   }
-  for (const srv of st.servers) duplicateLocations(w, srv.scope);
+  // ngx_http_init_locations → ngx_http_join_exact_locations: "duplicate location" (found during
+  // the walk, see noteLocation: the first in nginx's order, servers then their location trees)
+  const dup = st.duplicateLocation;
+  if (dup) {
+    w.emit(diag('emerg', 'duplicate-location', `duplicate location "${dup.name}" in ${dup.directive.file}:${dup.directive.termLine}`));
+  }
   sslListenCheck(w);
   for (const u of st.variablesUsed) {
     const n = u.name;
@@ -167,51 +174,54 @@ const PASS_SSL: Record<'proxy' | 'uwsgi' | 'grpc', RegExp> = {
   grpc: /^grpcs:\/\//i,
 };
 
+/** The directive names each module's merge reads, built once rather than per location. */
+const SSL_NAMES = Object.fromEntries(
+  (['proxy', 'uwsgi', 'grpc'] as const).map((m) => [
+    m,
+    {
+      pass: `${m}_pass`,
+      cert: `${m}_ssl_certificate`,
+      key: `${m}_ssl_certificate_key`,
+      verify: `${m}_ssl_verify`,
+      trusted: `${m}_ssl_trusted_certificate`,
+      crl: `${m}_ssl_crl`,
+    },
+  ]),
+) as Record<'proxy' | 'uwsgi' | 'grpc', Record<'pass' | 'cert' | 'key' | 'verify' | 'trusted' | 'crl', string>>;
+
 /** ngx_http_{proxy,uwsgi,grpc}_merge_loc_conf → *_set_ssl, over a server's loc conf tree. */
 function upstreamSslMerge(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'): void {
-  const pass = scope.dirs?.get(`${m}_pass`)?.[0]?.args[0]?.value;
-  if (pass !== undefined && (pass.includes('$') || PASS_SSL[m].test(pass))) {
-    const fail = (msg: string) => w.emit(diag('emerg', 'ssl', msg));
-    const cert = nearestValue(scope, `${m}_ssl_certificate`);
-    const key = nearestValue(scope, `${m}_ssl_certificate_key`);
-    if (cert !== undefined) {
-      if (key === undefined) fail(`no "${m}_ssl_certificate_key" is defined for certificate "${cert}"`);
-      else if (!cert.includes('$') && !key.includes('$')) {
-        const e = loadCertificate(w.fsys, w.state.confPrefix, cert) ?? loadCertificateKey(w.fsys, w.state.confPrefix, key);
-        if (e) fail(e);
-      }
-    }
-    if (nearestFlag(scope, `${m}_ssl_verify`)) {
-      const trusted = nearestValue(scope, `${m}_ssl_trusted_certificate`) ?? '';
-      if (trusted === '') fail(`no ${m}_ssl_trusted_certificate for ${m}_ssl_verify`);
-      const e = loadVerifyLocations(w.fsys, w.state.confPrefix, trusted);
-      if (e) fail(e);
-      const crl = nearestValue(scope, `${m}_ssl_crl`) ?? '';
-      if (crl !== '') {
-        const e2 = loadCrl(w.fsys, w.state.confPrefix, crl);
-        if (e2) fail(e2);
-      }
-    }
-  }
-  for (const c of scope.children ?? []) upstreamSslMerge(w, c, m);
+  const n = SSL_NAMES[m];
+  const pass = dirsAt(scope, n.pass)?.[0]?.args[0]?.value;
+  if (pass !== undefined && (pass.includes('$') || PASS_SSL[m].test(pass))) upstreamSsl(w, scope, m);
+  const children = scope.children;
+  if (children) for (const c of children) upstreamSslMerge(w, c, m);
 }
 
-/** ngx_http_init_locations → ngx_http_join_exact_locations: "duplicate location". */
-function duplicateLocations(w: Walker, scope: Scope | undefined): void {
-  if (!scope) return;
-  const locs: LocationInfo[] = scope.locations ?? [];
-  const exact = new Set<string>();
-  const inclusive = new Set<string>();
-  const named = new Set<string>();
-  for (const l of locs) {
-    const set = l.modifier === '=' ? exact : l.modifier === '@' ? named : l.modifier === '' || l.modifier === '^~' ? inclusive : null;
-    if (!set) continue;
-    if (set.has(l.name)) {
-      w.emit(diag('emerg', 'duplicate-location', `duplicate location "${l.name}" in ${l.directive.file}:${l.directive.termLine}`));
+/** *_set_ssl for one loc conf whose *_pass may use SSL (kept apart: its closure is per call). */
+function upstreamSsl(w: Walker, scope: Scope, m: 'proxy' | 'uwsgi' | 'grpc'): void {
+  const n = SSL_NAMES[m];
+  const fail = (msg: string) => w.emit(diag('emerg', 'ssl', msg));
+  const cert = nearestValue(scope, n.cert);
+  const key = nearestValue(scope, n.key);
+  if (cert !== undefined) {
+    if (key === undefined) fail(`no "${m}_ssl_certificate_key" is defined for certificate "${cert}"`);
+    else if (!cert.includes('$') && !key.includes('$')) {
+      const e = loadCertificate(w.fsys, w.state.confPrefix, cert) ?? loadCertificateKey(w.fsys, w.state.confPrefix, key);
+      if (e) fail(e);
     }
-    set.add(l.name);
   }
-  for (const c of scope.children ?? []) duplicateLocations(w, c);
+  if (nearestFlag(scope, n.verify)) {
+    const trusted = nearestValue(scope, n.trusted) ?? '';
+    if (trusted === '') fail(`no ${m}_ssl_trusted_certificate for ${m}_ssl_verify`);
+    const e = loadVerifyLocations(w.fsys, w.state.confPrefix, trusted);
+    if (e) fail(e);
+    const crl = nearestValue(scope, n.crl) ?? '';
+    if (crl !== '') {
+      const e2 = loadCrl(w.fsys, w.state.confPrefix, crl);
+      if (e2) fail(e2);
+    }
+  }
 }
 
 /** ngx_http_ssl_init: every "listen ... ssl" address needs a certificate in its servers. */
@@ -252,11 +262,6 @@ function serverNames(w: Walker): void {
           if ('regex' in n && n.regex) continue;
           let name = n.name.toLowerCase();
           if (name === '$hostname') name = hostname;
-          const busy = (set: Set<string>, key: string) => {
-            if (set.has(key)) return true;
-            set.add(key);
-            return false;
-          };
           let conflict: boolean;
           if (name.startsWith('*.')) conflict = busy(head, name.slice(2));
           else if (name.endsWith('.*')) conflict = busy(tail, name.slice(0, -2));
@@ -277,5 +282,12 @@ function isWildcard(a: ConfAddr): boolean {
   const s = a.sockaddr;
   if (s.family === 4) return s.host === '0.0.0.0';
   if (s.family === 6) return s.host === '::';
+  return false;
+}
+
+/** Adds a key to a set; true if it was already there. */
+function busy(set: Set<string>, key: string): boolean {
+  if (set.has(key)) return true;
+  set.add(key);
   return false;
 }

@@ -1,6 +1,4 @@
-import * as dns from 'node:dns';
 import * as fs from 'node:fs';
-import { isIP } from 'node:net';
 import * as path from 'node:path';
 import type { ConfigFile, Directive } from '../ast.js';
 import { diag, type Diagnostic } from '../diagnostic.js';
@@ -75,6 +73,8 @@ function readAccounts(): { users: Set<string>; groups: Set<string> } | undefined
 
 /** getaddrinfo(host, AF_UNSPEC, SOCK_STREAM, AI_ADDRCONFIG): the addresses, or false. */
 async function defaultResolve(host: string): Promise<string[] | false> {
+  // loaded here, not at startup (~5 ms): only configs naming hosts get this far
+  const [{ isIP }, dns] = await Promise.all([import('node:net'), import('node:dns')]);
   if (isIP(host)) return [host];
   try {
     const r = await dns.promises.lookup(host, { all: true, hints: dns.ADDRCONFIG });
@@ -125,7 +125,7 @@ function walkOnce(
     root: typeof process.getuid === 'function' ? process.getuid() === 0 : true,
   };
   const walker = new Walker(state, fsys, textCache);
-  const mainScope: Scope = { ctx: 'main', seen: new Set() };
+  const mainScope: Scope = { ctx: 'main', files: state.files };
   let globals: Directive[] = [];
   let main: ConfigFile | undefined;
   let stopped = false;

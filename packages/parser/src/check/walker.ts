@@ -1,13 +1,21 @@
 import * as path from 'node:path';
 import type { ConfigFile, Directive } from '../ast.js';
 import { diag, type Diagnostic } from '../diagnostic.js';
-import { argCountOk, DIRECTIVES_BY_NAME, specFor, suggestDirective } from '../directives/index.js';
+import { argCountOk, DIRECTIVES_BY_NAME, suggestDirective } from '../directives/index.js';
 import type { Context, DirectiveSpec } from '../directives/types.js';
 import { parseText } from '../parser.js';
+import { translateRegex, type RegexResult } from '../regex.js';
 import { parseFlag, parseNumber, parseOffset, parseSize, parseTime } from '../values.js';
 import { isGlob, type ConfigFs } from './files.js';
+import type { ParsedUrl } from './url.js';
 import { HANDLERS, RAW_BLOCKS } from './handlers.js';
-import type { Scope, WalkState } from './state.js';
+import { firstAtLevel, type Scope, type WalkState } from './state.js';
+
+/** HANDLERS as a Map: a keyed property load with a freshly parsed name string costs a string-table lookup. */
+const HANDLER_MAP = new Map(Object.entries(HANDLERS));
+
+/** "module:name" per table entry (the "is duplicate" key), built once. */
+const DUP_KEYS = new Map<DirectiveSpec, string>();
 
 /** Thrown to unwind the walk at the first emerg: nginx stops there too. */
 export class Stop extends Error {}
@@ -18,6 +26,13 @@ export class Stop extends Error {}
  * first error.
  */
 export class Walker {
+  private readonly regexes = new Map<string, RegexResult>();
+  /** Blocks opened so far (Scope.seq). */
+  private scopes = 0;
+  private readonly caselessRegexes = new Map<string, RegexResult>();
+  /** proxy_pass & co: parsed URLs by directive name and argument (see passHandler). */
+  readonly passUrls = new Map<string, Map<string, { rest: string; u: ParsedUrl | { err: string } }>>();
+
   constructor(
     readonly state: WalkState,
     readonly fsys: ConfigFs,
@@ -116,7 +131,14 @@ export class Walker {
       this.emit(dg);
       return;
     }
-    const spec = specFor(d.name, scope.ctx);
+    const ctx = scope.ctx;
+    let spec: DirectiveSpec | undefined;
+    for (const s of list) {
+      if (s.contexts.includes(ctx) || s.contexts.includes('any')) {
+        spec = s;
+        break;
+      }
+    }
     if (!spec) this.fail(d, `"${d.name}" directive is not allowed here`, 'not-allowed');
     if (!spec.block && d.block) this.fail(d, `directive "${d.name}" is not terminated by ";"`, 'not-terminated');
     if (spec.block && !d.block) this.fail(d, `directive "${d.name}" has no opening "{"`, 'no-opening-brace');
@@ -126,16 +148,11 @@ export class Walker {
     if (spec.status !== 'implemented' && spec.status !== 'no-effect') {
       this.state.unimplemented.push({ directive: d, spec });
     }
-    if (scope.dirs) {
-      const list = scope.dirs.get(d.name);
-      if (list) list.push(d);
-      else scope.dirs.set(d.name, [d]);
-    }
     if (d.name === 'include') {
       this.include(d, scope);
       return;
     }
-    const handler = HANDLERS[d.name];
+    const handler = HANDLER_MAP.get(d.name);
     if (handler) {
       handler(this, d, scope, spec);
     } else {
@@ -148,58 +165,53 @@ export class Walker {
 
   /** The generic setters' checks (ngx_conf_set_*_slot), worded as nginx words them. */
   slot(d: Directive, scope: Scope, spec: DirectiveSpec): void {
-    const v = d.args.map((a) => a.value);
-    const dup = () => {
-      const key = spec.module + ':' + d.name;
-      if (scope.seen.has(key)) this.fail(d, `"${d.name}" directive is duplicate`, 'duplicate');
-      scope.seen.add(key);
-    };
-    const rv = (msg: string) => this.fail(d, `"${d.name}" directive ${msg}`);
+    const a = d.args;
     switch (spec.slot) {
       case 'flag':
-        dup();
-        if (parseFlag(v[0]) === null) {
-          this.fail(d, `invalid value "${v[0]}" in "${d.name}" directive, it must be "on" or "off"`);
+        this.dup(d, scope, spec);
+        if (parseFlag(a[0].value) === null) {
+          this.fail(d, `invalid value "${a[0].value}" in "${d.name}" directive, it must be "on" or "off"`);
         }
         break;
       case 'str':
-        dup();
+        this.dup(d, scope, spec);
         break;
       case 'num': {
-        dup();
-        const n = parseNumber(v[0]);
-        if (n === null) rv('invalid number');
+        this.dup(d, scope, spec);
+        const n = parseNumber(a[0].value);
+        if (n === null) this.invalidValue(d, 'invalid number');
         this.bounds(d, spec, n!);
         break;
       }
       case 'size':
-        dup();
-        if (parseSize(v[0]) === null) rv('invalid value');
+        this.dup(d, scope, spec);
+        if (parseSize(a[0].value) === null) this.invalidValue(d, 'invalid value');
         break;
       case 'off':
-        dup();
-        if (parseOffset(v[0]) === null) rv('invalid value');
+        this.dup(d, scope, spec);
+        if (parseOffset(a[0].value) === null) this.invalidValue(d, 'invalid value');
         break;
       case 'msec':
-        dup();
-        if (parseTime(v[0], false) === null) rv('invalid value');
+        this.dup(d, scope, spec);
+        if (parseTime(a[0].value, false) === null) this.invalidValue(d, 'invalid value');
         break;
       case 'sec':
-        dup();
-        if (parseTime(v[0], true) === null) rv('invalid value');
+        this.dup(d, scope, spec);
+        if (parseTime(a[0].value, true) === null) this.invalidValue(d, 'invalid value');
         break;
       case 'bufs': {
-        dup();
-        const n = parseNumber(v[0]);
-        if (n === null || n === 0) rv('invalid value');
-        const s = parseSize(v[1]);
-        if (s === null || s === 0) rv('invalid value');
+        this.dup(d, scope, spec);
+        const n = parseNumber(a[0].value);
+        if (n === null || n === 0) this.invalidValue(d, 'invalid value');
+        const s = parseSize(a[1].value);
+        if (s === null || s === 0) this.invalidValue(d, 'invalid value');
         break;
       }
       case 'enum': {
-        dup();
-        const ok = spec.values?.some((x) => x.toLowerCase() === v[0].toLowerCase());
-        if (!ok) this.fail(d, `invalid value "${v[0]}"`);
+        this.dup(d, scope, spec);
+        const v0 = a[0].value.toLowerCase();
+        const ok = spec.values?.some((x) => x.toLowerCase() === v0);
+        if (!ok) this.fail(d, `invalid value "${a[0].value}"`);
         break;
       }
       case 'bitmask': {
@@ -209,7 +221,8 @@ export class Walker {
         scope.bits ??= new Map();
         let seen = scope.bits.get(key);
         if (!seen) scope.bits.set(key, (seen = new Set()));
-        for (const x of v) {
+        for (const arg of a) {
+          const x = arg.value;
           const m = spec.values?.find((y) => y.toLowerCase() === x.toLowerCase());
           if (!m) this.fail(d, `invalid value "${x}"`);
           if (seen.has(m)) this.warn(d, `duplicate value "${x}"`);
@@ -218,10 +231,10 @@ export class Walker {
         break;
       }
       case 'path': {
-        dup();
-        for (let i = 1; i < v.length; i++) {
-          const n = parseNumber(v[i]);
-          if (n === null || n === 0 || n > 2) rv('invalid value');
+        this.dup(d, scope, spec);
+        for (let i = 1; i < a.length; i++) {
+          const n = parseNumber(a[i].value);
+          if (n === null || n === 0 || n > 2) this.invalidValue(d, 'invalid value');
         }
         break;
       }
@@ -231,6 +244,17 @@ export class Walker {
       case 'custom':
         break;
     }
+  }
+
+  /** "is duplicate" for single-value slots: one setting per module field and level. */
+  private dup(d: Directive, scope: Scope, spec: DirectiveSpec): void {
+    let key = DUP_KEYS.get(spec);
+    if (key === undefined) DUP_KEYS.set(spec, (key = spec.module + ':' + d.name));
+    if (!firstAtLevel(scope, key)) this.fail(d, `"${d.name}" directive is duplicate`, 'duplicate');
+  }
+
+  private invalidValue(d: Directive, msg: string): never {
+    return this.fail(d, `"${d.name}" directive ${msg}`);
   }
 
   bounds(d: Directive, spec: DirectiveSpec, n: number): void {
@@ -276,9 +300,36 @@ export class Walker {
   }
 
   /** Opens a child scope for a block directive and walks its contents. */
-  child(d: Directive, parent: Scope, ctx: Context, extra: Partial<Scope> = {}): Scope {
-    const scope: Scope = { ctx, seen: new Set(), parent, directive: d, dirs: new Map(), ...extra };
-    return scope;
+  child(d: Directive, parent: Scope, ctx: Context, extra?: Partial<Scope>): Scope {
+    // one literal with every field, so all scopes share one shape with in-object fields
+    // (adding the extras afterwards gave each scope a separate property store)
+    return {
+      ctx,
+      seenFirst: undefined,
+      seen: undefined,
+      parent,
+      directive: d,
+      dirs: undefined,
+      raw: extra?.raw,
+      server: extra?.server,
+      location: extra?.location,
+      locations: extra?.locations,
+      noUriPart: extra?.noUriPart,
+      rawState: extra?.rawState,
+      children: extra?.children,
+      upstream: extra?.upstream,
+      bits: extra?.bits,
+      locationKeys: undefined,
+      seq: this.scopes++,
+    };
+  }
+
+  /** ngx_regex_compile's result for a pattern, translated once per walk (configs repeat them). */
+  regex(pattern: string, caseless: boolean): RegexResult {
+    const cache = caseless ? this.caselessRegexes : this.regexes;
+    let r = cache.get(pattern);
+    if (!r) cache.set(pattern, (r = translateRegex(pattern, caseless)));
+    return r;
   }
 }
 

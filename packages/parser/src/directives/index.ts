@@ -42,10 +42,18 @@ export function argCountOk(rule: ArgRule, n: number): boolean {
       return n <= 2;
     default: {
       if (n + 1 > 8) return false; // NGX_CONF_MAX_ARGS counts the name
-      const allowed = rule.slice(4); // "TAKE123" -> "123"
-      return allowed.includes(String(n));
+      return ((TAKE_MASKS.get(rule) ?? takeMask(rule)) & (1 << n)) !== 0;
     }
   }
+}
+
+/** "TAKE123" -> bits 1, 2, 3: the argument counts a TAKE rule allows. */
+const TAKE_MASKS = new Map<string, number>();
+function takeMask(rule: string): number {
+  let mask = 0;
+  for (const c of rule.slice(4)) if (c >= '0' && c <= '7') mask |= 1 << Number(c);
+  TAKE_MASKS.set(rule, mask);
+  return mask;
 }
 
 /** Levenshtein distance, for "did you mean". */
