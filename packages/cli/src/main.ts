@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { checkConfig, compatibilityReport, isEmerg, toCrossplane, type CheckResult, type Diagnostic } from '@nxproxy/parser';
 import { DEFAULT_CONF, DEFAULT_ERROR_LOG, DEFAULT_PREFIX, NGINX_COMPAT, VERSION } from './defaults.js';
 import { StartupLog } from './render.js';
@@ -21,7 +21,7 @@ export interface CliOptions {
   directives?: boolean;
 }
 
-function buildProgram(Command: typeof import('commander').Command): Command {
+function buildProgram(): Command {
   const program = new Command('nxproxy');
   program
     .helpOption('-h, --help', 'this help')
@@ -44,69 +44,8 @@ function buildProgram(Command: typeof import('commander').Command): Command {
   return program;
 }
 
-const BOOLEAN_FLAGS = new Map<string, keyof CliOptions>([
-  ['-v', 'version'],
-  ['-V', 'verbose'],
-  ['-t', 'test'],
-  ['-T', 'dump'],
-  ['-q', 'quiet'],
-  ['--json', 'json'],
-  ['--strict', 'strict'],
-  ['--directives', 'directives'],
-]);
-const VALUE_FLAGS = new Map<string, keyof CliOptions>([
-  ['-s', 'signal'],
-  ['-p', 'prefix'],
-  ['-e', 'errorLog'],
-  ['-c', 'conf'],
-  ['-g', 'globals'],
-]);
-
-/**
- * The usual command lines (separate known flags, each at most once, values that do not start
- * with "-"), parsed as commander parses them without loading commander, which takes ~18 ms of
- * every start. Anything else (help, errors, combined flags, "-pVALUE", ...) returns undefined
- * and goes to commander.
- */
-export function quickArgs(argv: string[]): CliOptions | undefined {
-  const o: CliOptions = {
-    test: undefined,
-    dump: undefined,
-    quiet: undefined,
-    json: undefined,
-    strict: undefined,
-    version: undefined,
-    verbose: undefined,
-    signal: undefined,
-    prefix: undefined,
-    conf: undefined,
-    errorLog: undefined,
-    globals: undefined,
-    directives: undefined,
-  };
-  const seen = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (seen.has(a)) return undefined;
-    seen.add(a);
-    const flag = BOOLEAN_FLAGS.get(a);
-    if (flag) {
-      (o as Record<string, unknown>)[flag] = true;
-      continue;
-    }
-    const key = VALUE_FLAGS.get(a);
-    const value = argv[i + 1];
-    if (!key || value === undefined || value === '' || value.startsWith('-')) return undefined;
-    (o as Record<string, unknown>)[key] = value;
-    i++;
-  }
-  return o;
-}
-
-/** The command line as commander parses it (loaded only now, see quickArgs). */
-export async function parseArgs(argv: string[]): Promise<CliOptions | number> {
-  const { Command, CommanderError } = await import('commander');
-  const program = buildProgram(Command);
+function parseArgs(argv: string[]): CliOptions | number {
+  const program = buildProgram();
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
@@ -151,7 +90,7 @@ export function unimplementedWarnings(result: CheckResult, strict: boolean): Dia
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = quickArgs(argv) ?? (await parseArgs(argv));
+  const parsed = parseArgs(argv);
   if (typeof parsed === 'number') return parsed;
   const o = parsed;
   if (o.directives) {
