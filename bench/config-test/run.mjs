@@ -8,6 +8,7 @@
 //                 alternating which goes first; one unmeasured warm-up run of each precedes them
 //   --keep        keep the temp dir (its path is printed)
 //   --poll        measure memory by polling /proc even if /usr/bin/time exists
+//   --no-floor    skip the floor (floor.mjs: node + Chevrotain's lexer over the file, nothing else)
 //   env NXPROXY_BIN=path  run another nxproxy entry script (default packages/cli/bin/nxproxy.js)
 //
 // Both tools run as `<tool> -t -p DIR/ -c nginx.conf -e DIR/err.log` on the same file.
@@ -57,6 +58,10 @@ const tools = [{ name: 'nginx', cmd: NGINX, argv: common, runs: [], skipped: nul
 const nx = { name: 'nxproxy', cmd: CLI, argv: common, runs: [], skipped: null };
 if (!existsSync(CLI)) nx.skipped = `CLI not found at ${CLI} (build with \`npx tsc -b\`?)`;
 tools.push(nx);
+// the floor: node + Chevrotain's lexer over the file, nothing else (see floor.mjs)
+if (!args.includes('--no-floor')) {
+  tools.push({ name: 'floor', cmd: process.execPath, argv: ['--max-semi-space-size=4', join(ROOT, 'bench/config-test/floor.mjs'), conf], runs: [], skipped: existsSync(CLI) ? null : 'not built' });
+}
 
 /** Runs one command; resolves { code, stderr, stdout, ms, rssKiB }. */
 function measure(cmd, argv) {
@@ -149,6 +154,10 @@ if (med.nginx && med.nxproxy) {
   console.log('ratios nxproxy/nginx:');
   console.log(`  time   ${rt.toFixed(3)}  (target <= ${TARGET_TIME})  ${verdict(rt <= TARGET_TIME)}`);
   console.log(`  memory ${rm.toFixed(3)}  (target <= ${TARGET_MEM})  ${verdict(rm <= TARGET_MEM)}`);
+  if (med.floor) {
+    console.log(`floor (node start + Chevrotain lexing the file, no parse or checks) / nginx: time ${(med.floor.ms / med.nginx.ms).toFixed(3)}, ` +
+      `memory ${(med.floor.kib / med.nginx.kib).toFixed(3)}`);
+  }
 } else {
   console.log(`ratios: pending (targets: time <= ${TARGET_TIME} x nginx, memory <= ${TARGET_MEM} x nginx)`);
 }
