@@ -3,19 +3,19 @@
  * upstream: the body goes to memory and a temp file and the backend finishes at once; with it
  * off (or X-Accel-Buffering: no) the backend waits for the client. nginx and nxproxy side by side.
  */
-import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preamble, sidesFor, startSide } from './support/side-by-side.js';
+import { listenLocal } from './support/net.js';
+import { preamble, Sides, sidesFor } from './support/side-by-side.js';
 
 
 const BODY = 16 * 1024 * 1024;
-const children: ChildProcess[] = [];
+const running = new Sides();
 let backend: http.Server;
 /** path -> ms from the backend's first byte to its last byte being accepted by the socket */
 const finished = new Map<string, number>();
-const ports: Record<string, number> = {};
+const ports = running.ports;
 
 const conf = (port: number, b: number, prefix: string) => `${preamble(prefix)}
   server {
@@ -66,16 +66,11 @@ describe('proxy_buffering and a client that does not read', () => {
       };
       pump();
     });
-    await new Promise<void>((r) => backend.listen(0, '127.0.0.1', () => r()));
-    const b = (backend.address() as net.AddressInfo).port;
-    for (const side of sides) {
-      const run = await startSide(side, 'buf', (port, dir) => conf(port, b, dir));
-      ports[side] = run.port;
-      children.push(run.proc);
-    }
+    const b = await listenLocal(backend);
+    await running.start(sides, 'buf', (port, dir) => conf(port, b, dir));
   });
   afterAll(() => {
-    for (const c of children) c.kill('SIGKILL');
+    running.kill();
     backend?.close();
   });
 

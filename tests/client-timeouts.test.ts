@@ -3,15 +3,15 @@
  * without an answer), client_header_timeout, keepalive_timeout (an idle connection is closed;
  * the request's location decides how long) and the lingering close after an early answer.
  */
-import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preamble, sidesFor, startSide } from './support/side-by-side.js';
+import { listenLocal } from './support/net.js';
+import { preamble, Sides, sidesFor } from './support/side-by-side.js';
 
 const sides = sidesFor('the client timeout tests');
-const children: ChildProcess[] = [];
-const ports: Record<string, number> = {};
+const running = new Sides();
+const ports = running.ports;
 
 let bigPort = 0;
 let big: http.Server;
@@ -62,16 +62,11 @@ describe('client timeouts', () => {
       res.on('close', () => (sent = Infinity));
       pump();
     });
-    await new Promise<void>((r) => big.listen(0, '127.0.0.1', () => r()));
-    bigPort = (big.address() as net.AddressInfo).port;
-    for (const side of sides) {
-      const run = await startSide(side, 'cto', conf);
-      ports[side] = run.port;
-      children.push(run.proc);
-    }
+    bigPort = await listenLocal(big);
+    await running.start(sides, 'cto', conf);
   });
   afterAll(() => {
-    for (const c of children) c.kill('SIGKILL');
+    running.kill();
     big?.close();
   });
 

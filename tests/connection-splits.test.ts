@@ -8,17 +8,17 @@
  *
  *   FC_SEED=n   fast-check seed (default below; printed)
  */
-import type { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { preamble, sidesFor, startSide } from './support/side-by-side.js';
+import { listenLocal } from './support/net.js';
+import { preamble, Sides, sidesFor } from './support/side-by-side.js';
 
 const SEED = Number(process.env.FC_SEED ?? 20261130);
 const sides = sidesFor('the connection split tests');
-const children: ChildProcess[] = [];
-const ports: Record<string, number> = {};
+const running = new Sides();
+const ports = running.ports;
 let echo: http.Server;
 let echoPort = 0;
 
@@ -87,16 +87,11 @@ describe('answers do not depend on how the request bytes are cut', () => {
         res.end(text);
       });
     });
-    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-    echoPort = (echo.address() as net.AddressInfo).port;
-    for (const side of sides) {
-      const run = await startSide(side, 'splits', conf);
-      ports[side] = run.port;
-      children.push(run.proc);
-    }
+    echoPort = await listenLocal(echo);
+    await running.start(sides, 'splits', conf);
   });
   afterAll(() => {
-    for (const c of children) c.kill('SIGKILL');
+    running.kill();
     echo?.close();
   });
 

@@ -3,18 +3,17 @@
  * Upgrade/Connection on, messages of all sizes both ways, fragmented frames, idle timeout,
  * and closing either side closes the other.
  */
-import type { ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { preamble, sidesFor, startSide } from './support/side-by-side.js';
+import { preamble, Sides, sidesFor } from './support/side-by-side.js';
 
 
-const children: ChildProcess[] = [];
+const running = new Sides();
 let backend: WebSocketServer;
 let backendPort = 0;
 const serverClosed: number[] = [];
-const ports: Record<string, number> = {};
+const ports = running.ports;
 
 const conf = (port: number, prefix: string) => `${preamble(prefix)}
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
@@ -62,14 +61,10 @@ describe('WebSocket upgrade', () => {
       });
       ws.on('close', () => serverClosed.push(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? 0)));
     });
-    for (const side of sides) {
-      const run = await startSide(side, 'ws', conf);
-      ports[side] = run.port;
-      children.push(run.proc);
-    }
+    await running.start(sides, 'ws', conf);
   });
   afterAll(() => {
-    for (const c of children) c.kill('SIGKILL');
+    running.kill();
     backend?.close();
   });
 

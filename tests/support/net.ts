@@ -11,6 +11,11 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Starts `server` on a free port of 127.0.0.1; resolves with the port. */
+export function listenLocal(server: net.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+}
+
 /** A GET with a fresh connection; the status and the body as text. */
 export function httpGet(port: number, path = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -51,3 +51,21 @@ export async function startSide(side: string, name: string, config: (port: numbe
   for (let i = 0; i < 400 && !fs.existsSync(path.join(prefix, 'run.pid')); i++) await new Promise((r) => setTimeout(r, 25));
   return { port, prefix, proc };
 }
+
+/** Several sides started with the same config: their ports by side, and their processes. */
+export class Sides {
+  readonly ports: Record<string, number> = {};
+  readonly procs: ChildProcess[] = [];
+
+  async start(sides: string[], name: string, config: (port: number, prefix: string) => string): Promise<void> {
+    for (const side of sides) {
+      const run = await startSide(side, name, config);
+      this.ports[side] = run.port;
+      this.procs.push(run.proc);
+    }
+  }
+
+  kill(): void {
+    for (const p of this.procs) p.kill('SIGKILL');
+  }
+}
