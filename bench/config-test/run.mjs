@@ -60,7 +60,7 @@ if (!existsSync(CLI)) nx.skipped = `CLI not found at ${CLI} (build with \`npx ts
 tools.push(nx);
 // the floor: node + Chevrotain's lexer over the file, nothing else (see floor.mjs)
 if (!args.includes('--no-floor')) {
-  tools.push({ name: 'floor', cmd: process.execPath, argv: ['--max-semi-space-size=4', join(ROOT, 'bench/config-test/floor.mjs'), conf], runs: [], skipped: existsSync(CLI) ? null : 'not built' });
+  tools.push({ name: 'floor', cmd: process.execPath, argv: [join(ROOT, 'bench/config-test/floor.mjs'), conf], runs: [], skipped: existsSync(CLI) ? null : 'not built' });
 }
 
 /** Runs one command; resolves { code, stderr, stdout, ms, rssKiB }. */
