@@ -8,7 +8,8 @@
 //                 alternating which goes first; one unmeasured warm-up run of each precedes them
 //   --keep        keep the temp dir (its path is printed)
 //   --poll        measure memory by polling /proc even if /usr/bin/time exists
-//   --no-floor    skip the floor (floor.mjs: node + Chevrotain's lexer over the file, nothing else)
+//   --no-floor    skip the floors (floor.mjs: node + Chevrotain's lexer over the file, nothing
+//                 else; floor+p: the same + a Chevrotain parser with the least grammar)
 //   env NXPROXY_BIN=path  run another nxproxy entry script (default packages/cli/bin/nxproxy.js)
 //
 // Both tools run as `<tool> -t -p DIR/ -c nginx.conf -e DIR/err.log` on the same file.
@@ -59,8 +60,11 @@ const nx = { name: 'nxproxy', cmd: CLI, argv: common, runs: [], skipped: null };
 if (!existsSync(CLI)) nx.skipped = `CLI not found at ${CLI} (build with \`npx tsc -b\`?)`;
 tools.push(nx);
 // the floor: node + Chevrotain's lexer over the file, nothing else (see floor.mjs)
+// and the floor with a do-nothing Chevrotain parser over the tokens as well
 if (!args.includes('--no-floor')) {
-  tools.push({ name: 'floor', cmd: process.execPath, argv: [join(ROOT, 'bench/config-test/floor.mjs'), conf], runs: [], skipped: existsSync(CLI) ? null : 'not built' });
+  const built = existsSync(CLI) ? null : 'not built';
+  tools.push({ name: 'floor', cmd: process.execPath, argv: [join(ROOT, 'bench/config-test/floor.mjs'), conf], runs: [], skipped: built });
+  tools.push({ name: 'floor+p', cmd: process.execPath, argv: [join(ROOT, 'bench/config-test/floor.mjs'), conf, '--recognize'], runs: [], skipped: built });
 }
 
 /** Runs one command; resolves { code, stderr, stdout, ms, rssKiB }. */
@@ -157,6 +161,10 @@ if (med.nginx && med.nxproxy) {
   if (med.floor) {
     console.log(`floor (node start + Chevrotain lexing the file, no parse or checks) / nginx: time ${(med.floor.ms / med.nginx.ms).toFixed(3)}, ` +
       `memory ${(med.floor.kib / med.nginx.kib).toFixed(3)}`);
+  }
+  if (med['floor+p']) {
+    console.log(`floor+p (the same + a Chevrotain parser with the least grammar, no AST or checks) / nginx: time ${(med['floor+p'].ms / med.nginx.ms).toFixed(3)}, ` +
+      `memory ${(med['floor+p'].kib / med.nginx.kib).toFixed(3)}`);
   }
 } else {
   console.log(`ratios: pending (targets: time <= ${TARGET_TIME} x nginx, memory <= ${TARGET_MEM} x nginx)`);
