@@ -38,6 +38,11 @@ differential(
         location /b { return 200 "B $request_method $server_protocol\\n"; }
         location /proxied/ { proxy_pass ${B}/; }
         location /nobody { return 204; }
+        location /small { client_max_body_size 2; return 200 "small\n"; }
+        location /gone { return 404; }
+        location /gone-text { return 404 "not here\n"; }
+        location /moved { return 302 /a; }
+        location /dead { proxy_pass http://127.0.0.1:9; }
     }
     server {
         listen 127.0.0.1:{{PORT2}};
@@ -87,6 +92,20 @@ differential(
       { send: { splitAt: ['head'], splitDelayMs: 300 } },
     ),
     raw('Expect: 100-continue to a return location', 'POST /a HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody'),
+    // nginx sends "100 Continue" when it reads or drops the body, never before one of its own error pages
+    raw('Expect: 100-continue, body over client_max_body_size (413)', 'POST /small HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n', {
+      send: { responses: 1 },
+    }),
+    raw('Expect: 100-continue to return 404', 'POST /gone HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n', {
+      send: { responses: 1 },
+    }),
+    raw('Expect: 100-continue to return 404 with a text', 'POST /gone-text HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n', {
+      send: { responses: 1 },
+    }),
+    raw('Expect: 100-continue to return 302', 'POST /moved HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n', {
+      send: { responses: 1 },
+    }),
+    raw('Expect: 100-continue to an upstream that refuses (502)', 'POST /dead HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody'),
     raw('unknown Expect value', 'POST /proxied/e HTTP/1.1\r\nHost: localhost\r\nExpect: something\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody'),
     get('/nobody', { close: false }),
   ],

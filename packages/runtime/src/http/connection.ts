@@ -154,7 +154,6 @@ export class ClientConnection implements ConnInfo, HeadSink, BodySource, Respons
     this.current = { msg, res };
     this.requests++;
     this.disarmTimer();
-    if (h.expectContinue && !h.status) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
     this.host.serve(this, msg, res);
   }
 

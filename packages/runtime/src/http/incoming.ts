@@ -64,11 +64,13 @@ export class InMsg {
     this.httpVersion = head.http09 ? '0.9' : head.version || `${head.major}.${head.minor}`;
     this.rawHeaders = head.headers;
     this.requestLine = head.requestLine;
+    this.expectContinue = head.expectContinue && head.status === 0;
   }
 
   /** The body as a stream (ended at once when there is none). */
   body(): Readable {
     if (this.stream) return this.stream;
+    this.sendContinue();
     const s = new BodyStream(this.source);
     this.stream = s;
     if (this.early) {
@@ -97,6 +99,19 @@ export class InMsg {
   fail(): void {
     this.failed = true;
     if (this.stream && !this.discard) this.stream.destroy(new Error('client sent invalid chunked body'));
+  }
+
+  /**
+   * "Expect: 100-continue" not answered yet. nginx sends the interim response when it reads or
+   * drops the body (ngx_http_test_expect), and never before one of its own error pages.
+   */
+  expectContinue: boolean;
+
+  /** Sends "100 Continue" if the client is waiting for it (once). */
+  sendContinue(): void {
+    if (!this.expectContinue) return;
+    this.expectContinue = false;
+    if (this.socket.writable) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
   }
 
   /** The response is done: whatever else of the body comes is dropped. */

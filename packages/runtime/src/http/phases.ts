@@ -241,7 +241,12 @@ function doReturn(r: Req, op: Extract<RewriteOp, { op: 'return' }>): void {
     r.status = 444;
     return;
   }
-  if (op.url) return sendSpecial(r, op.code, op.url(r));
+  if (op.url) {
+    // ngx_http_send_response drops the body first (and so answers "Expect: 100-continue"), then
+    // the redirect goes out as nginx's own page
+    r.msg.sendContinue();
+    return sendSpecial(r, op.code, op.url(r));
+  }
   // ngx_http_send_response sets the status before evaluating the text ($status)
   r.status = op.code;
   if (op.text || op.code < 300) {

@@ -68,6 +68,12 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   }
   const status = wireStatus(head.status);
   r.status = head.status;
+  // a response that drops the body tells a waiting client to send it first; nginx's own error
+  // pages do not (ngx_http_special_response_handler sets expect_tested)
+  if (r.msg.expectContinue) {
+    if (head.special) r.msg.expectContinue = false;
+    else r.msg.sendContinue();
+  }
   const h: string[] = [];
   // proxy_pass_header Server/Date: the upstream's replace nginx's own
   const passed = head.headers;
