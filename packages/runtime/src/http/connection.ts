@@ -260,6 +260,8 @@ export class ClientConnection implements ConnInfo, HeadSink, BodySource, Respons
       }
     }
     if (this.lingering) return this.closeNow();
+    const res = this.current?.res;
+    if (res && !res.writableEnded && res.onClientEnd?.(res)) return void this.socket.destroy();
     // a request still being answered finishes, nothing follows it; a body cut short ends it all
     if ((!this.current && this.queue.length === 0) || this.reading) this.socket.destroy();
   }

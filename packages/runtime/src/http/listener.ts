@@ -28,6 +28,11 @@ function onResponseAbandoned(res: NxResponse): void {
   r.upstream?.clientClosed();
 }
 
+/** The client half-closed: a request waiting on an upstream may end here (see Attempt.clientEnded). */
+function onClientEnd(res: NxResponse): boolean {
+  return res.nxReq!.upstream?.clientEnded() ?? false;
+}
+
 /** The client asked to switch protocols. */
 function hasUpgrade(raw: string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 7 && raw[i].toLowerCase() === 'upgrade') return true;
@@ -129,6 +134,7 @@ export class Listener extends net.Server implements ConnectionHost {
       r.divert = (fn) => (conn.tunnel = fn);
     }
     res.onAbandoned = onResponseAbandoned as (res: Res) => void;
+    res.onClientEnd = onClientEnd as (res: Res) => boolean;
     if (!sock) {
       res.destroy();
       return;

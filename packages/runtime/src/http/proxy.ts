@@ -393,9 +393,27 @@ class Attempt {
     if (this.f.r.upstream === this) this.f.r.upstream = null;
   }
 
-  /** The client went away before the response was sent: abort the upstream request. */
+  /**
+   * The client went away before the response was sent: the upstream request is aborted, unless
+   * proxy_ignore_client_abort lets it run to its end (what it sends is then dropped).
+   */
   clientClosed(): void {
-    if (!this.finished) this.abortUpstream?.(new Error('client closed'));
+    if (this.finished || this.f.conf.ignoreClientAbort) return;
+    this.abortUpstream?.(new Error('client closed'));
+  }
+
+  /**
+   * The client half-closed its side while the upstream works. nginx (epoll with EPOLLRDHUP)
+   * takes that as the client leaving: the upstream connection is closed, the request ends
+   * with 499 and no answer. Returns true when the client connection is to be closed.
+   */
+  clientEnded(): boolean {
+    if (this.finished || this.f.conf.ignoreClientAbort) return false;
+    const r = this.f.r;
+    // until its head is written, the request waits for the connection
+    const phase = this.responded ? 'reading upstream' : headConnectMs(this.headId) < 0 ? 'connecting to upstream' : 'sending request to upstream';
+    logError('info', `epoll_wait() reported that client prematurely closed connection, so upstream connection is closed too while ${phase}`, r, this.upstreamName());
+    return true;
   }
 
   onConnect(abort: (e?: Error) => void): void {
@@ -490,7 +508,8 @@ class Attempt {
 
   onData(chunk: Buffer): boolean {
     const r = this.f.r;
-    if (r.headerOnly) return true;
+    // a client gone under proxy_ignore_client_abort: the rest of the body is read and dropped
+    if (r.headerOnly || r.res.destroyed) return true;
     r.bodyBytesSent += chunk.length;
     if (this.spool) {
       if (this.remaining > 0) this.remaining -= chunk.length;

@@ -74,7 +74,7 @@ export class Req {
   /** The log phase ran (logRequest). */
   logged = false;
   /** The upstream request in flight (the proxy's attempt), told when the client goes away. */
-  upstream: { clientClosed(): void } | null = null;
+  upstream: { clientClosed(): void; clientEnded(): boolean } | null = null;
   /** Request headers nginx looks at on every request, from one pass over them (first occurrence). */
   hostHeader: string | undefined = undefined;
   /** How many Host headers came (nginx rejects more than one). */

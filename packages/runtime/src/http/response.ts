@@ -35,6 +35,8 @@ export class Res extends EventEmitter {
   private readonly onFinished = (): void => this.finished();
   /** Told once when the response will not complete (the connection went first). */
   onAbandoned: ((res: Res) => void) | null = null;
+  /** Told when the client half-closes while this response is under way; true: close now. */
+  onClientEnd: ((res: Res) => boolean) | null = null;
 
   constructor(
     readonly socket: Socket,
