@@ -110,3 +110,31 @@ differential(
     get('/nobody', { close: false }),
   ],
 );
+
+const KT_FIRST = 'GET /1 HTTP/1.1\r\nHost: localhost\r\n\r\n';
+
+differential(
+  'keepalive_time and the Keep-Alive header',
+  `
+    server {
+        listen 127.0.0.1:{{PORT}};
+        keepalive_timeout 30s 25s;
+        location / { return 200 "ka\\n"; }
+        location /plain { keepalive_timeout 30s; return 200 "plain\\n"; }
+    }
+    server {
+        listen 127.0.0.1:{{PORT2}};
+        keepalive_time 1s;
+        location / { return 200 "kt $connection_requests\\n"; }
+    }
+  `,
+  [
+    get('/', { name: 'keepalive_timeout 30s 25s: Keep-Alive: timeout=25', close: false, expect: { headers: { 'keep-alive': 'timeout=25' } } }),
+    get('/', { name: 'no Keep-Alive header when the connection closes' }),
+    get('/plain', { name: 'a location without the second value sends none', close: false }),
+    raw('keepalive_time 1s: a request on an older connection gets Connection: close', KT_FIRST + 'GET /2 HTTP/1.1\r\nHost: localhost\r\n\r\n', {
+      port: 'PORT2',
+      send: { responses: 2, splitAt: [KT_FIRST.length], splitDelayMs: 1300 },
+    }),
+  ],
+);

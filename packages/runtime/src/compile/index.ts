@@ -180,7 +180,10 @@ class Compiler {
       sendTimeout: ms('send_timeout', '60s'),
       resetTimedoutConnection: f('reset_timedout_connection', false),
       keepaliveTimeout: parseTime(a('keepalive_timeout')?.[0] ?? '75s', false) ?? 75_000,
+      // keepalive_timeout's second value: the "Keep-Alive: timeout=N" header, in seconds
+      keepaliveHeader: parseTime(level.nearestArg('keepalive_timeout', 1) ?? '0', true) ?? 0,
       keepaliveRequests: parseNumber(a('keepalive_requests')?.[0] ?? '1000') ?? 1000,
+      keepaliveTime: ms('keepalive_time', '1h'),
       absoluteRedirect: f('absolute_redirect', true),
       serverNameInRedirect: f('server_name_in_redirect', false),
       portInRedirect: f('port_in_redirect', true),

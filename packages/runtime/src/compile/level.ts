@@ -44,6 +44,19 @@ export class Level {
     return new Map(names.map((n) => [n, []]));
   }
 
+  /**
+   * Argument `i` of the nearest `name` that has one: for directives whose values nginx merges
+   * one by one (keepalive_timeout's header value is inherited on its own).
+   */
+  nearestArg(name: string, i: number): string | undefined {
+    for (let l: Level | undefined = this; l; l = l.parent) {
+      const v = l.byName.get(name);
+      const arg = v?.[v.length - 1].args[i];
+      if (arg) return arg.value;
+    }
+    return undefined;
+  }
+
   /** The nearest single value's arguments. */
   args(name: string): string[] | undefined {
     const v = this.nearest(name);

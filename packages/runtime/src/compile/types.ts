@@ -169,7 +169,11 @@ export interface LocationConf {
   /** reset_timedout_connection: timed-out clients get an RST instead of a FIN. */
   resetTimedoutConnection: boolean;
   keepaliveTimeout: number;
+  /** keepalive_timeout's second value (seconds; 0: no "Keep-Alive" header). */
+  keepaliveHeader: number;
   keepaliveRequests: number;
+  /** keepalive_time: requests on a connection older than this get "Connection: close". */
+  keepaliveTime: number;
   absoluteRedirect: boolean;
   serverNameInRedirect: boolean;
   portInRedirect: boolean;

@@ -44,6 +44,7 @@ let nextConnection = 1;
  */
 export class ClientConnection implements ConnInfo, HeadSink, BodySource, ResponseOwner {
   readonly id = nextConnection++;
+  readonly startMs = Date.now();
   requests = 0;
   readonly remoteAddr: string;
   readonly remotePort: number;

@@ -12,6 +12,8 @@ export interface ConnInfo {
   serverPort: number;
   /** keepalive_timeout for the idle time after the current response. */
   keepaliveMs: number;
+  /** When the connection was accepted (keepalive_time). */
+  readonly startMs: number;
 }
 
 /**

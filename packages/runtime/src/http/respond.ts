@@ -32,7 +32,7 @@ export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
   const v11 = msg.httpVersionMajor === 1 && msg.httpVersionMinor >= 1;
   // nginx looks for the "close" / "keep-alive" tokens in the Connection header
   let keep = v11 ? !(conn !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(conn)) : conn !== undefined && /(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(conn);
-  if (loc && (loc.keepaliveTimeout === 0 || r.conn.requests >= loc.keepaliveRequests)) keep = false;
+  if (loc && (loc.keepaliveTimeout === 0 || r.conn.requests >= loc.keepaliveRequests || Date.now() - r.conn.startMs > loc.keepaliveTime)) keep = false;
   return keep;
 }
 
@@ -105,6 +105,7 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   // without a length or chunking, the body ends when the connection closes
   if (head.contentLength === undefined && hasBody && !chunked && !r.headerOnly) keep = false;
   h.push('Connection', keep ? 'keep-alive' : 'close');
+  if (keep && loc?.keepaliveHeader) h.push('Keep-Alive', `timeout=${loc.keepaliveHeader}`);
   if (location !== undefined) h.push('Location', location);
   if (head.headers) for (let i = 0; i < head.headers.length; i++) h.push(head.headers[i]);
   if (loc) {
