@@ -4,17 +4,14 @@
  * nothing is answered, unless proxy_ignore_client_abort is on. Answers nginx makes itself are
  * still sent to a half-closed client.
  */
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenLocal } from './support/net.js';
 import { preamble, Sides, sidesFor } from './support/side-by-side.js';
 
 const sides = sidesFor('the client abort tests');
 const running = new Sides();
-const prefixes: Record<string, string> = {};
 let backend: http.Server;
 /** Per request id: how the backend's answer ended. */
 const ended = new Map<string, 'finished' | 'cut'>();
@@ -54,17 +51,14 @@ describe('client going away while the upstream works', () => {
       }, 400);
     });
     const b = await listenLocal(backend);
-    await running.start(sides, 'abort', (port, prefix) => {
-      prefixes[port] = prefix;
-      return conf(b)(port, prefix);
-    });
+    await running.start(sides, 'abort', conf(b));
   });
   afterAll(() => {
     running.kill();
     backend?.close();
   });
 
-  const errorLog = (side: string) => fs.readFileSync(path.join(prefixes[running.ports[side]], 'error.log'), 'utf8');
+  const errorLog = (side: string) => running.errorLog(side);
 
   for (const side of sides) {
     it(`${side}: a half-close while the upstream has not answered ends the request unanswered`, async () => {

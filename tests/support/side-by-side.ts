@@ -55,14 +55,21 @@ export async function startSide(side: string, name: string, config: (port: numbe
 /** Several sides started with the same config: their ports by side, and their processes. */
 export class Sides {
   readonly ports: Record<string, number> = {};
+  /** Each side's prefix directory (its error.log is there). */
+  readonly prefixes: Record<string, string> = {};
   readonly procs: ChildProcess[] = [];
 
   async start(sides: string[], name: string, config: (port: number, prefix: string) => string): Promise<void> {
     for (const side of sides) {
       const run = await startSide(side, name, config);
       this.ports[side] = run.port;
+      this.prefixes[side] = run.prefix;
       this.procs.push(run.proc);
     }
+  }
+
+  errorLog(side: string): string {
+    return fs.readFileSync(path.join(this.prefixes[side], 'error.log'), 'utf8');
   }
 
   kill(): void {

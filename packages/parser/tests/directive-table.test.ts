@@ -21,7 +21,7 @@ const IMPLEMENTED = `autoindex autoindex_exact_size autoindex_format autoindex_l
   proxy_pass_request_body proxy_hide_header proxy_pass_header proxy_http_version proxy_method
   proxy_redirect proxy_intercept_errors proxy_connect_timeout proxy_send_timeout proxy_read_timeout
   proxy_next_upstream proxy_next_upstream_tries proxy_next_upstream_timeout proxy_buffering
-  proxy_request_buffering proxy_buffer_size proxy_buffers proxy_busy_buffers_size
+  proxy_request_buffering proxy_buffer_size proxy_buffers
   proxy_max_temp_file_size proxy_temp_path proxy_set_body proxy_ignore_client_abort return rewrite
   set break if rewrite_log uninitialized_variable_warn map map_hash_bucket_size map_hash_max_size
   add_header expires server_names_hash_bucket_size server_names_hash_max_size variables_hash_max_size

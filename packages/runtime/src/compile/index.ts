@@ -70,6 +70,19 @@ class Compiler {
     return expand(dirs, this.config);
   }
 
+  /** Every name a `set` assigns under http{}, includes expanded. */
+  private setNames(dirs: readonly Directive[]): Set<string> {
+    const names = new Set<string>();
+    const walk = (list: readonly Directive[]): void => {
+      for (const d of list) {
+        if (d.name === 'set' && d.args[0]?.value.startsWith('$')) names.add(d.args[0].value.slice(1).toLowerCase());
+        else if (d.block && d.name !== 'map' && d.name !== 'types' && d.name !== 'upstream') walk(this.expand(d.block));
+      }
+    };
+    walk(dirs);
+    return names;
+  }
+
   prefixed(p: string): string {
     return path.isAbsolute(p) ? p : this.config.prefix + p;
   }
@@ -80,6 +93,7 @@ class Compiler {
     const http = main.find((d) => d.name === 'http');
     const httpDirs = http ? this.expand(http.block ?? []) : [];
     const httpLevel = new Level(undefined, httpDirs);
+    this.vars.setNames = this.setNames(httpDirs);
     for (const d of httpDirs) {
       if (d.name === 'upstream') {
         const g = compileUpstream({ ...d, block: this.expand(d.block ?? []) }, this.vars, this.proxyCtx.hosts);
@@ -173,6 +187,7 @@ class Compiler {
       })),
       errorPages: this.errorPages(level),
       recursiveErrorPages: f('recursive_error_pages', false),
+      uninitializedVariableWarn: f('uninitialized_variable_warn', true),
       clientMaxBodySize: parseSize(a('client_max_body_size')?.[0] ?? '1m') ?? 1048576,
       clientBodyBufferSize: parseSize(a('client_body_buffer_size')?.[0] ?? '16k') ?? 16384,
       clientBodyTempPath: this.prefixed(a('client_body_temp_path')?.[0] ?? 'client_body_temp'),

@@ -172,6 +172,8 @@ export interface LocationConf {
   /** keepalive_timeout's second value (seconds; 0: no "Keep-Alive" header). */
   keepaliveHeader: number;
   keepaliveRequests: number;
+  /** uninitialized_variable_warn: reading a `set` variable no `set` gave a value logs a warning. */
+  uninitializedVariableWarn: boolean;
   /** keepalive_time: requests on a connection older than this get "Connection: close". */
   keepaliveTime: number;
   absoluteRedirect: boolean;

@@ -1,3 +1,4 @@
+import { logError } from '../log/error-log.js';
 import * as os from 'node:os';
 import { scriptRefs } from '@nxproxy/parser';
 import type { Req } from '../http/request.js';
@@ -183,6 +184,11 @@ export class Variables {
   private readonly cache = new Map<string, Getter>();
   /** Named regex captures anywhere in the config: they read the request's last match. */
   readonly captureNames = new Set<string>();
+  /**
+   * Names some `set` assigns, anywhere in the config (nginx's variables are global). Read before
+   * a request set them, they are empty and, with uninitialized_variable_warn, logged.
+   */
+  setNames: ReadonlySet<string> = new Set();
 
   defineMap(name: string, getter: Getter): void {
     this.maps.set(name, getter);
@@ -250,6 +256,13 @@ export class Variables {
       return (r) => r.captures?.[n];
     }
     // set variables, named captures, and anything else set at run time
+    if (this.setNames.has(name)) {
+      return (r) => {
+        const v = r.vars?.get(name) ?? r.namedCaptures?.[name];
+        if (v === undefined && r.loc?.uninitializedVariableWarn) logError('warn', `using uninitialized "${name}" variable`, r);
+        return v;
+      };
+    }
     return (r) => r.vars?.get(name) ?? r.namedCaptures?.[name];
   }
 
