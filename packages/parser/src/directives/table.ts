@@ -17,12 +17,12 @@ import type { DirectiveSpec } from './types.js';
 
 export const DIRECTIVES: readonly DirectiveSpec[] = [
   // ngx_core_module
-  { name: 'daemon', module: 'ngx_core_module', contexts: ['main'], args: 'FLAG', slot: 'flag', status: 'implemented', description: 'Runs nginx as a daemon.' },
-  { name: 'master_process', module: 'ngx_core_module', contexts: ['main'], args: 'FLAG', slot: 'flag', status: 'implemented', description: 'Runs worker processes under a master process.' },
+  { name: 'daemon', module: 'ngx_core_module', contexts: ['main'], args: 'FLAG', slot: 'flag', status: 'no-effect', description: 'Runs nginx as a daemon.' },
+  { name: 'master_process', module: 'ngx_core_module', contexts: ['main'], args: 'FLAG', slot: 'flag', status: 'no-effect', description: 'Runs worker processes under a master process.' },
   { name: 'timer_resolution', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE1', slot: 'msec', status: 'no-effect', description: 'Reduces timer resolution in workers, limiting gettimeofday() calls.' },
   { name: 'pid', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE1', slot: 'str', status: 'implemented', description: 'File that stores the main process ID.' },
   { name: 'lock_file', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE1', slot: 'str', status: 'no-effect', description: 'Prefix of the lock file name used for accept_mutex and shared memory.' },
-  { name: 'worker_processes', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Number of worker processes, or auto.' },
+  { name: 'worker_processes', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE1', slot: 'custom', status: 'no-effect', description: 'Number of worker processes, or auto.' },
   { name: 'debug_points', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE1', slot: 'enum', values: ['stop', 'abort'], status: 'no-effect', description: 'Debugging aid: stop or abort when an internal error is detected.' },
   { name: 'user', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE12', slot: 'custom', status: 'implemented', description: 'User and group credentials of worker processes.' },
   { name: 'worker_priority', module: 'ngx_core_module', contexts: ['main'], args: 'TAKE1', slot: 'custom', status: 'no-effect', description: 'Scheduling priority (nice value) of worker processes.' },
@@ -44,7 +44,7 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   // ngx_events_module
   { name: 'events', module: 'ngx_events_module', contexts: ['main'], args: 'NOARGS', block: 'directives', slot: 'custom', status: 'implemented', description: 'Block holding connection processing settings.' },
   // ngx_event_core_module
-  { name: 'worker_connections', module: 'ngx_event_core_module', contexts: ['events'], args: 'TAKE1', slot: 'custom', status: 'implemented', description: 'Maximum number of simultaneous connections per worker process.' },
+  { name: 'worker_connections', module: 'ngx_event_core_module', contexts: ['events'], args: 'TAKE1', slot: 'custom', status: 'no-effect', description: 'Maximum number of simultaneous connections per worker process.' },
   { name: 'use', module: 'ngx_event_core_module', contexts: ['events'], args: 'TAKE1', slot: 'custom', status: 'no-effect', description: 'Connection processing method (e.g. epoll).' },
   { name: 'multi_accept', module: 'ngx_event_core_module', contexts: ['events'], args: 'FLAG', slot: 'flag', status: 'no-effect', description: 'Lets a worker accept all new connections at once.' },
   { name: 'accept_mutex', module: 'ngx_event_core_module', contexts: ['events'], args: 'FLAG', slot: 'flag', status: 'no-effect', description: 'Makes workers accept new connections in turn.' },
@@ -135,7 +135,7 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
   { name: 'open_file_cache_errors', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'no-effect', description: 'Caches file lookup errors in open_file_cache.' },
   { name: 'open_file_cache_events', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'no-effect', description: 'Uses kernel events for open_file_cache (obsolete).' },
   { name: 'resolver', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: '1MORE', slot: 'custom', status: 'implemented', description: 'DNS servers used to resolve upstream names.' },
-  { name: 'resolver_timeout', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'msec', status: 'implemented', description: 'Timeout for name resolution.' },
+  { name: 'resolver_timeout', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'msec', status: 'no-effect', description: 'Timeout for name resolution.' },
   { name: 'gzip_vary', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'FLAG', slot: 'flag', status: 'unimplemented', description: 'Adds "Vary: Accept-Encoding" to gzip-eligible responses.' },
   { name: 'gzip_http_version', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: 'TAKE1', slot: 'enum', values: ['1.0', '1.1'], status: 'unimplemented', description: 'Minimum HTTP version of a request for gzip.' },
   { name: 'gzip_proxied', module: 'ngx_http_core_module', contexts: ['http', 'server', 'location'], args: '1MORE', slot: 'bitmask', values: ['off', 'expired', 'no-cache', 'no-store', 'private', 'no_last_modified', 'no_etag', 'auth', 'any'], status: 'unimplemented', description: 'Whether gzip applies to proxied requests, by their headers.' },
