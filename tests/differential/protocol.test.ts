@@ -80,6 +80,21 @@ differential(
       'POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
       { send: { responses: 2 } },
     ),
+    raw(
+      'chunked body dropped by return, next request still parsed',
+      'POST /a HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+      { send: { responses: 2 } },
+    ),
+    raw(
+      'chunked body arriving after the answer of a return, then the next request',
+      'POST /a HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+      { send: { responses: 2, splitAt: ['head'], splitDelayMs: 200 } },
+    ),
+    raw(
+      'malformed chunked body dropped by return',
+      'POST /a HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      { send: { responses: 2, splitAt: ['head'], splitDelayMs: 200 } },
+    ),
     raw('pipelined bad request after a good one', 'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nBAD\r\n\r\n', { send: { responses: 2 } }),
     get('/x', { name: 'keepalive_timeout 0', port: 'PORT2', close: false, expect: { closed: true } }),
     raw('keepalive_requests 2', 'GET /1 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /2 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /3 HTTP/1.1\r\nHost: localhost\r\n\r\n', {

@@ -135,9 +135,14 @@ export class ClientConnection implements ConnInfo, HeadSink, BodySource, Respons
     if (!msg) return;
     msg.fail();
     if (this.lingering) return this.closeNow();
-    // nginx answers a broken chunked body with 400 unless an answer is already under way
+    // nginx answers a broken chunked body with 400 unless an answer is already under way; one
+    // that was being dropped after its answer ends the connection (nothing after it can be read)
     const cur = this.current;
-    if (cur && cur.msg === msg && cur.res.headersSent) this.socket.destroy();
+    if (cur && cur.msg === msg) {
+      if (cur.res.headersSent) this.socket.destroy();
+    } else if (!this.queue.includes(msg)) {
+      this.closeNow();
+    }
   }
 
   /** The body's consumer wants more. */
@@ -165,7 +170,9 @@ export class ClientConnection implements ConnInfo, HeadSink, BodySource, Respons
     if (!cur || cur.res !== res) return;
     this.current = null;
     cur.msg.drop();
-    if (!res.shouldKeepAlive || this.clientEnded || this.host.closing) return this.finish(cur.msg);
+    // nothing more is read after a request that ended the stream (the filter discards the rest)
+    const last = this.filter.discarding && this.queue.length === 0;
+    if (!res.shouldKeepAlive || this.clientEnded || this.host.closing || last) return this.finish(cur.msg);
     if (this.queue.length) {
       // a pipelined request: served once the code that ended this response has returned
       queueMicrotask(() => this.next());
