@@ -16,7 +16,7 @@ const IMPLEMENTED = `autoindex autoindex_exact_size autoindex_format autoindex_l
   client_max_body_size client_body_buffer_size client_header_timeout client_body_timeout send_timeout
   keepalive_timeout keepalive_requests keepalive_time reset_timedout_connection underscores_in_headers
   ignore_invalid_headers large_client_header_buffers client_header_buffer_size default_type types
-  server_tokens resolver log_format access_log log_not_found upstream keepalive
+  server_tokens resolver resolver_timeout log_format access_log log_not_found upstream keepalive
   least_conn ip_hash hash random proxy_pass proxy_set_header proxy_pass_request_headers
   proxy_pass_request_body proxy_hide_header proxy_pass_header proxy_http_version proxy_method
   proxy_redirect proxy_intercept_errors proxy_connect_timeout proxy_send_timeout proxy_read_timeout

@@ -1,7 +1,7 @@
 import { parseFlag, parseNumber, parseOffset, parseSize, parseTime, type Directive } from '@nxproxy/parser';
 import type { Level } from './level.js';
 import { compileRegex } from './regex.js';
-import type { HeaderSetting, ProxyConf, UpstreamGroup } from './types.js';
+import type { HeaderSetting, ProxyConf, ResolverConf, UpstreamGroup } from './types.js';
 import { implicitUpstream, type HostTable } from './upstreams.js';
 import { Variables } from './variables.js';
 
@@ -77,7 +77,7 @@ export function compileProxy(
     requestBuffering: flag(level, 'proxy_request_buffering', true),
     ignoreClientAbort: flag(level, 'proxy_ignore_client_abort', false),
     upstreams: ctx.upstreams,
-    resolver: !!level.nearest('resolver'),
+    resolver: resolverOf(level),
   };
   const method = level.args('proxy_method');
   if (method) conf.method = ctx.vars.script(method[0]);
@@ -178,4 +178,34 @@ function redirectPattern(s: string): string | RegExp {
   if (s.startsWith('~*')) return compileRegex(s.slice(2), true);
   if (s.startsWith('~')) return compileRegex(s.slice(1), false);
   return s;
+}
+
+/** Resolvers by their directive, so every location under one `resolver` shares its cache. */
+const resolvers = new WeakMap<Directive, Map<number, ResolverConf>>();
+
+/** `resolver address[:port] ... [valid=time] [ipv6=on|off]` and resolver_timeout, as nginx reads them. */
+function resolverOf(level: Level): ResolverConf | null {
+  const found = level.nearest('resolver');
+  if (!found) return null;
+  const d = found[found.length - 1];
+  const timeout = parseTime(level.args('resolver_timeout')?.[0] ?? '30s', false) ?? 30_000;
+  let byTimeout = resolvers.get(d);
+  if (!byTimeout) resolvers.set(d, (byTimeout = new Map()));
+  const known = byTimeout.get(timeout);
+  if (known) return known;
+  const conf: ResolverConf = { servers: [], valid: null, ipv6: true, timeout };
+  for (const a of d.args) {
+    const v = a.value;
+    if (v.startsWith('valid=')) conf.valid = (parseTime(v.slice(6), true) ?? 0) * 1000;
+    else if (v.startsWith('ipv6=')) conf.ipv6 = v.slice(5) === 'on';
+    else conf.servers.push(dnsServer(v));
+  }
+  byTimeout.set(timeout, conf);
+  return conf;
+}
+
+/** An address as Node's resolver takes it: port 53 unless given. */
+function dnsServer(v: string): string {
+  if (v.startsWith('[')) return v.includes(']:') ? v : `${v}:53`;
+  return /:\d+$/.test(v) ? v : `${v}:53`;
 }

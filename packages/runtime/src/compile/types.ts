@@ -71,8 +71,20 @@ export interface ProxyConf {
   setBody?: Script;
   /** upstream{} groups by lowercase name, for proxy_pass with variables. */
   upstreams: ReadonlyMap<string, UpstreamGroup>;
-  /** A resolver is configured: names that are not upstream groups may be looked up. */
-  resolver: boolean;
+  /** `resolver`: names in a variable proxy_pass that are not upstream groups are looked up there. */
+  resolver: ResolverConf | null;
+}
+
+/** The `resolver` (and resolver_timeout) of a location. */
+export interface ResolverConf {
+  /** DNS servers as "ip:port" / "[ip6]:port". */
+  servers: string[];
+  /** `valid=`: how long answers are kept (ms); null: their TTL. */
+  valid: number | null;
+  /** `ipv6=` (on by default in nginx 1.22): AAAA records are asked for too. */
+  ipv6: boolean;
+  /** resolver_timeout (ms). */
+  timeout: number;
 }
 
 export interface UpstreamPeer {

@@ -6,6 +6,7 @@ import { logError } from '../log/error-log.js';
 import type { GroupState, PeerState, PickContext } from '../upstream/balancer.js';
 import { dropHead, freshClient, groupState, headConnectMs, poolFor, registerHead } from '../upstream/pools.js';
 import { implicitUpstream } from '../compile/upstreams.js';
+import { resolveName } from '../upstream/resolver.js';
 import { finalize } from './phases.js';
 import { logRequest } from '../log/request-log.js';
 import type { Req } from './request.js';
@@ -21,6 +22,8 @@ interface Target {
   path: string;
   /** A group made for this request only (proxy_pass with variables naming no upstream{}). */
   fresh: boolean;
+  /** A name the configured resolver has to look up first (then `group` is made from its answer). */
+  lookup?: { host: string; hostPort: string; defaultPort: number };
 }
 
 /** The URI sent upstream, by nginx's proxy_pass rules (NGINX-SEMANTICS §4.1). */
@@ -37,21 +40,25 @@ function upstreamTarget(r: Req, conf: ProxyConf, afterBreak: boolean): Target | 
     // an upstream{} block of that name wins; anything else needs a resolver unless it is an address
     let group = conf.upstreams.get(hostPort.toLowerCase());
     let fresh = false;
+    let lookup: Target['lookup'];
     if (!group) {
       const host = hostPort.startsWith('[') ? hostPort.slice(1, hostPort.indexOf(']')) : hostPort.replace(/:\d+$/, '');
-      if (!isIP(host) && !host.startsWith('unix:') && !conf.resolver) {
+      const defaultPort = m[1].toLowerCase() === 'https' ? 443 : 80;
+      const named = !isIP(host) && !host.startsWith('unix:');
+      if (named && !conf.resolver) {
         logError('error', `no resolver defined to resolve ${host}`, r);
         return { error: 502 };
       }
-      group = implicitUpstream(hostPort, m[1].toLowerCase() === 'https' ? 443 : 80, new Map());
+      group = implicitUpstream(hostPort, defaultPort, new Map());
       fresh = true;
+      if (named) lookup = { host, hostPort, defaultPort };
     }
     r.proxyHost = hostPort;
     r.proxyPort = /:(\d+)$/.exec(hostPort)?.[1] ?? (m[1].toLowerCase() === 'https' ? '443' : '80');
     let path: string;
     if (uri.length > 0) path = uri[0] === '?' ? '/' + uri : uri;
     else path = r.uriChanged ? escapeUri(r.uri) + (r.args ? '?' + r.args : '') : r.requestUri;
-    return { group, path, fresh };
+    return { group, path, fresh, lookup };
   }
   r.proxyHost = conf.hostHeader;
   r.proxyPort = conf.port;
@@ -89,6 +96,23 @@ function hasBody(r: Req): boolean {
 export function proxyRequest(r: Req, conf: ProxyConf, afterBreak: boolean): void {
   const t = upstreamTarget(r, conf, afterBreak);
   if ('error' in t) return finalize(r, t.error);
+  if (t.lookup && conf.resolver) {
+    const { host, hostPort, defaultPort } = t.lookup;
+    void resolveName(conf.resolver, host).then((res) => {
+      if (r.res.destroyed) return;
+      if ('error' in res) {
+        logError('error', `${host} could not be resolved (${res.error})`, r);
+        return finalize(r, 502);
+      }
+      proxyTo(r, conf, { ...t, group: implicitUpstream(hostPort, defaultPort, new Map([[host, res.addrs]])), lookup: undefined });
+    });
+    return;
+  }
+  proxyTo(r, conf, t);
+}
+
+/** The request goes to the target's group: with its body, read first or streamed, as configured. */
+function proxyTo(r: Req, conf: ProxyConf, t: Target): void {
   if (!hasBody(r)) return forward(r, conf, t, null);
   if (!conf.passRequestBody) {
     // nginx still announces the client's Content-Length, then sends no body
