@@ -95,6 +95,18 @@ differential(
       'POST /a HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n\r\nGET /b HTTP/1.1\r\nHost: localhost\r\n\r\n',
       { send: { responses: 2, splitAt: ['head'], splitDelayMs: 200 } },
     ),
+    raw('CONNECT with a body: answered, the body read and dropped, then closed', 'CONNECT /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc', {
+      send: { splitAt: ['head'], splitDelayMs: 200 },
+      expect: { closed: true },
+    }),
+    raw('Content-Length with Transfer-Encoding: 400, the declared body waited for', 'POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc', {
+      send: { splitAt: ['head'], splitDelayMs: 200 },
+      expect: { closed: true },
+    }),
+    raw('TRACE with a chunked body', 'TRACE /a HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', {
+      send: { splitAt: ['head'], splitDelayMs: 200 },
+      expect: { closed: true },
+    }),
     raw('pipelined bad request after a good one', 'GET /a HTTP/1.1\r\nHost: localhost\r\n\r\nBAD\r\n\r\n', { send: { responses: 2 } }),
     get('/x', { name: 'keepalive_timeout 0', port: 'PORT2', close: false, expect: { closed: true } }),
     raw('keepalive_requests 2', 'GET /1 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /2 HTTP/1.1\r\nHost: localhost\r\n\r\nGET /3 HTTP/1.1\r\nHost: localhost\r\n\r\n', {

@@ -121,6 +121,15 @@ describe('request head as ngx_http_parse_request_line / parse_header_line read i
     expect(withHead.out).toBe('<POST /p><end>');
   });
 
+  it('frames the body an error head declared (nginx drops it before closing), and reads nothing after', () => {
+    const { heads, out } = run(['CONNECT / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab', 'cGET /n HTTP/1.1\r\nHost: x\r\n\r\n']);
+    expect(heads).toHaveLength(1);
+    expect(heads[0]).toMatchObject({ status: 405, close: true });
+    expect(out).toBe('<CONNECT />ab|c|<end>');
+    // an error before Content-Length was read: nothing is framed
+    expect(run(['GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc']).out).toBe('<GET /><end>');
+  });
+
   it('splits a Content-Length body across reads and finds the next head after it', () => {
     const { heads, out } = run(['POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab', 'cdeGET /b HTTP/1.1\r\nHost: x\r\n\r\n']);
     expect(heads.map((h) => h.target)).toEqual(['/a', '/b']);

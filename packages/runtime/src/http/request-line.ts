@@ -971,6 +971,23 @@ export class HeadFilter {
       this.heads++;
       this.sim = { start: sim.start + base, end: sim.end + base, nbusy: sim.nbusy };
       off = parsed.end;
+      // an error found once Content-Length was read (CONNECT, TRACE, Transfer-Encoding
+      // conflicts): nginx answers, drops that many body bytes, then closes
+      const declared = h.status !== 0 && h.contentLength !== null ? Number(h.contentLength) : 0;
+      if (declared > 0 || (h.status !== 0 && h.chunked)) {
+        h.close = true;
+        this.closeAfterBody = true;
+        if (h.chunked) {
+          this.mode = Mode.Chunked;
+          this.chunkState = CH.Start;
+          this.chunkSize = 0n;
+        } else {
+          this.mode = Mode.Length;
+          this.remaining = declared;
+        }
+        sink.head(h);
+        continue;
+      }
       if (h.status !== 0 || h.http09) {
         this.mode = Mode.Discard;
         sink.head(h);

@@ -83,7 +83,6 @@ export class Req {
   hostCount = 0;
   contentLength: string | undefined = undefined;
   transferEncoding: string | undefined = undefined;
-  connection: string | undefined = undefined;
 
   constructor(
     readonly msg: InMsg,
@@ -101,9 +100,6 @@ export class Req {
           if (name.toLowerCase() === 'host') {
             if (this.hostCount++ === 0) this.hostHeader = raw[i + 1];
           }
-          break;
-        case 10:
-          if (this.connection === undefined && name.toLowerCase() === 'connection') this.connection = raw[i + 1];
           break;
         case 14:
           if (this.contentLength === undefined && name.toLowerCase() === 'content-length') this.contentLength = raw[i + 1];

@@ -27,11 +27,9 @@ export interface Head {
 }
 
 export function wantsKeepAlive(r: Req, loc: LocationConf | undefined): boolean {
-  const msg = r.msg;
-  const conn = r.connection;
-  const v11 = msg.httpVersionMajor === 1 && msg.httpVersionMinor >= 1;
-  // nginx looks for the "close" / "keep-alive" tokens in the Connection header
-  let keep = v11 ? !(conn !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(conn)) : conn !== undefined && /(?:^|,)\s*keep-alive\s*(?:,|$)/i.test(conn);
+  // the head parser's verdict: nginx looks for "close" / "keep-alive" anywhere in each
+  // Connection line, the last line deciding, and HTTP/1.0 closes unless asked to keep alive
+  let keep = !r.msg.head.close;
   if (loc && (loc.keepaliveTimeout === 0 || r.conn.requests >= loc.keepaliveRequests || Date.now() - r.conn.startMs > loc.keepaliveTime)) keep = false;
   return keep;
 }
