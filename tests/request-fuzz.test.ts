@@ -3,19 +3,24 @@
  * clients and attackers get heads wrong (odd methods, bytes in the target, versions, header
  * syntax, duplicate or conflicting framing headers). nxproxy reads client connections itself;
  * for every head its status line, body, Connection header and whether it closed the
- * connection must be nginx's.
+ * connection must be nginx's; for the half sent to a proxied location, so must what the
+ * backend received (an echo answers with it).
  *
  *   FC_SEED=n    fast-check seed (default below; printed)
  *   FC_RUNS=n    cases (default 300)
  */
+import * as http from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NGINX, sendRaw, type RawResponse } from './differential/harness.js';
+import { listenLocal } from './support/net.js';
 import { preamble, Sides } from './support/side-by-side.js';
 
 const SEED = Number(process.env.FC_SEED ?? 1130);
 const RUNS = Number(process.env.FC_RUNS ?? 300);
 const running = new Sides();
+let echo: http.Server;
+let echoPort = 0;
 
 const conf = (port: number, prefix: string) => `${preamble(prefix)}
   server {
@@ -23,6 +28,7 @@ const conf = (port: number, prefix: string) => `${preamble(prefix)}
     server_name _;
     location / { return 200 "m=$request_method u=$uri a=$args p=$server_protocol h=$host r=$request_uri\\n"; }
     location = /exact { return 204; }
+    location /p/ { proxy_pass http://127.0.0.1:${echoPort}; }
   }
 }
 `;
@@ -64,12 +70,15 @@ const headArb = fc.record({
   hostFirst: fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }),
   lf: fc.oneof({ arbitrary: fc.constant(false), weight: 4 }, { arbitrary: fc.constant(true), weight: 1 }),
   body: fc.constantFrom('', 'abc', '3\r\nabc\r\n0\r\n\r\n'),
+  /** Half the heads go to the proxied location: what the backend received is compared too. */
+  proxied: fc.boolean(),
 });
 
-function build(h: fc.Arbitrary<unknown> extends never ? never : { method: string; target: string; version: string; headers: [string, string][]; hostFirst: boolean; lf: boolean; body: string }): string {
+function build(h: { method: string; target: string; version: string; headers: [string, string][]; hostFirst: boolean; lf: boolean; body: string; proxied: boolean }): string {
   const eol = h.lf ? '\n' : '\r\n';
   const headers = h.hostFirst ? [['Host', 'h.test'] as [string, string], ...h.headers] : h.headers;
-  const line = [h.method, h.target, h.version].filter((x) => x !== '').join(' ');
+  const target = h.proxied && h.target.startsWith('/') ? '/p' + h.target : h.target;
+  const line = [h.method, target, h.version].filter((x) => x !== '').join(' ');
   return line + eol + headers.map(([k, v]) => `${k}: ${v}${eol}`).join('') + eol + h.body;
 }
 
@@ -88,13 +97,30 @@ function summary(r: RawResponse): unknown {
 
 describe.skipIf(!NGINX)('generated request heads, nginx vs nxproxy', () => {
   beforeAll(async () => {
+    // the echo answers with what it received: method, target, version, headers in order, body
+    echo = http.createServer((req, res) => {
+      const body: Buffer[] = [];
+      req.on('data', (d) => body.push(d));
+      req.on('end', () => {
+        const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        const text = lines.join('\n') + `\n\n${Buffer.concat(body).toString('latin1')}`;
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text, 'latin1') });
+        res.end(text, 'latin1');
+      });
+    });
+    echoPort = await listenLocal(echo);
     await running.start(['nginx', 'nxproxy'], 'fuzz', conf);
   });
-  afterAll(() => running.kill());
+  afterAll(() => {
+    running.kill();
+    echo?.close();
+  });
 
   it('answer every head as nginx does', async () => {
     console.log(`request fuzz: seed ${SEED}, ${RUNS} cases`);
     const seen = new Map<number, number>();
+    let echoed = 0;
     await fc.assert(
       fc.asyncProperty(headArb, async (h) => {
         const data = build(h);
@@ -102,6 +128,7 @@ describe.skipIf(!NGINX)('generated request heads, nginx vs nxproxy', () => {
           (['nginx', 'nxproxy'] as const).map((side) => sendRaw(running.ports[side], data, { timeoutMs: 2000, graceMs: 150 })),
         );
         expect(summary(b), JSON.stringify(data)).toEqual(summary(a));
+        if (a.messages.some((m) => /^[A-Z]+ \/p\/.* HTTP\/1\.[01]\n/.test(m.body.toString('latin1')))) echoed++;
         const status = a.messages[0]?.status ?? 0;
         seen.set(status, (seen.get(status) ?? 0) + 1);
       }),
@@ -111,5 +138,7 @@ describe.skipIf(!NGINX)('generated request heads, nginx vs nxproxy', () => {
     // the generator reaches both served requests and several kinds of rejection
     expect(seen.get(200)).toBeGreaterThan(5);
     expect(seen.get(400)).toBeGreaterThan(5);
+    console.log(`request fuzz: ${echoed} answers carried what the backend received`);
+    expect(echoed).toBeGreaterThan(20);
   }, 300_000);
 });
