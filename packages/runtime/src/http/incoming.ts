@@ -64,7 +64,8 @@ export class InMsg {
     this.httpVersion = head.http09 ? '0.9' : head.version || `${head.major}.${head.minor}`;
     this.rawHeaders = head.headers;
     this.requestLine = head.requestLine;
-    this.expectContinue = head.expectContinue && head.status === 0;
+    // a chunked body found broken with its head is met while nginx drops or reads it: after "100"
+    this.expectContinue = head.expectContinue && (head.status === 0 || head.action === 'body');
   }
 
   /** The body as a stream (ended at once when there is none). */
