@@ -165,3 +165,33 @@ differential(
     }),
   ],
 );
+
+const BROKEN = 'Transfer-Encoding: chunked\r\n\r\nzz\r\n';
+
+differential(
+  'a malformed chunked body that came with the head: nginx answers as the handler meets it',
+  `
+    server {
+        listen 127.0.0.1:{{PORT}};
+        root html;
+        location / { return 200 "ok\\n"; }
+        location /r404 { return 404; }
+        location /r302 { return 302 /x; }
+        location /p/ { proxy_pass http://127.0.0.1:{{BACKEND}}; }
+        location /int { internal; }
+        location /static/ { }
+    }
+  `,
+  [
+    raw('return 200: the body is dropped first, 400', `POST / HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('return 404: nginx\'s page, then the close', `POST /r404 HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('return 302: the body is dropped first, 400', `POST /r302 HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('the implicit 301 of a proxied prefix', `POST /p HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('proxied: the body is read, 400', `POST /p/x HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('internal location: 404', `POST /int HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('a static file that does not exist: 404', `GET /static/none HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('a static file that exists: the body is dropped first, 400', `GET /static/app.js HTTP/1.1\r\nHost: localhost\r\n${BROKEN}`),
+    raw('Expect: 100-continue, proxied', `POST /p/x HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n${BROKEN}`),
+    raw('Expect: 100-continue, return 404', `POST /r404 HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n${BROKEN}`),
+  ],
+);

@@ -281,7 +281,7 @@ export class ClientConnection implements ConnInfo, HeadSink, BodySource, Respons
     const cur = this.current;
     this.current = null;
     if (cur) {
-      if (!cur.msg.complete) cur.msg.fail();
+      if (!cur.msg.complete) cur.msg.fail(false);
       cur.res.gone();
     }
     this.host.forget(this);

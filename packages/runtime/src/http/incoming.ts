@@ -44,6 +44,16 @@ export class InMsg {
   /** The body is not wanted any more (the response is done): bytes are dropped. */
   discard = false;
   private failed = false;
+  private cut = false;
+
+  /**
+   * The chunked body is malformed. nginx finds out when it reads or drops the body: a handler
+   * that does so before answering (proxy, return with a text or a redirect, a static file)
+   * answers 400; one of nginx's own error pages goes out as it is, with the connection closed.
+   */
+  get broken(): boolean {
+    return this.failed;
+  }
 
   constructor(
     readonly head: RequestHead,
@@ -64,8 +74,7 @@ export class InMsg {
     this.httpVersion = head.http09 ? '0.9' : head.version || `${head.major}.${head.minor}`;
     this.rawHeaders = head.headers;
     this.requestLine = head.requestLine;
-    // a chunked body found broken with its head is met while nginx drops or reads it: after "100"
-    this.expectContinue = head.expectContinue && (head.status === 0 || head.action === 'body');
+    this.expectContinue = head.expectContinue && head.status === 0;
   }
 
   /** The body as a stream (ended at once when there is none). */
@@ -78,7 +87,7 @@ export class InMsg {
       for (const c of this.early) s.push(c);
       this.early = null;
     }
-    if (this.failed) s.destroy(new Error('client sent invalid chunked body'));
+    if (this.failed || this.cut) s.destroy(new Error(this.failed ? 'client sent invalid chunked body' : 'client closed the connection'));
     else if (this.complete) s.push(null);
     return s;
   }
@@ -97,9 +106,11 @@ export class InMsg {
     if (this.stream && !this.discard) this.stream.push(null);
   }
 
-  fail(): void {
-    this.failed = true;
-    if (this.stream && !this.discard) this.stream.destroy(new Error('client sent invalid chunked body'));
+  /** The body will not complete: malformed (`broken`), or the connection went away. */
+  fail(broken = true): void {
+    if (broken) this.failed = true;
+    else this.cut = true;
+    if (this.stream && !this.discard) this.stream.destroy(new Error(broken ? 'client sent invalid chunked body' : 'client closed the connection'));
   }
 
   /**

@@ -148,14 +148,8 @@ export class Listener extends net.Server implements ConnectionHost {
       if (head.status) {
         // errors met while reading the head: the connection is not kept alive whatever the status
         r.loc = { ...r.server.conf, keepaliveTimeout: 0 };
-        if (head.action === 'body') {
-          msg.sendContinue();
-          logError('error', head.log, r);
-        }
-        else {
-          const action = head.action === 'line' ? (head.pipelined ? 'pipelined request line' : 'request line') : 'request headers';
-          logError('info', `${head.log} while reading client ${action}`, r);
-        }
+        const action = head.action === 'line' ? (head.pipelined ? 'pipelined request line' : 'request line') : 'request headers';
+        logError('info', `${head.log} while reading client ${action}`, r);
         finalize(r, head.status);
       } else {
         handleRequest(table, sock, r);

@@ -235,6 +235,17 @@ function runRewrites(ops: readonly RewriteOp[], r: Req): Flow {
   return changed ? Flow.Relocate : Flow.Continue;
 }
 
+/**
+ * A handler drops the request body before it answers (ngx_http_discard_request_body): a
+ * malformed chunked body shows up here, and the answer is nginx's 400. Returns true then.
+ */
+export function dropBodyFailed(r: Req): boolean {
+  if (!r.msg.broken) return false;
+  logError('error', 'client sent invalid chunked body', r);
+  sendSpecial(r, 400);
+  return true;
+}
+
 function doReturn(r: Req, op: Extract<RewriteOp, { op: 'return' }>): void {
   if (op.code === 444) {
     r.res.socket?.destroy();
@@ -245,11 +256,14 @@ function doReturn(r: Req, op: Extract<RewriteOp, { op: 'return' }>): void {
     // ngx_http_send_response drops the body first (and so answers "Expect: 100-continue"), then
     // the redirect goes out as nginx's own page
     r.msg.sendContinue();
+    if (dropBodyFailed(r)) return;
     return sendSpecial(r, op.code, op.url(r));
   }
   // ngx_http_send_response sets the status before evaluating the text ($status)
   r.status = op.code;
   if (op.text || op.code < 300) {
+    r.msg.sendContinue();
+    if (dropBodyFailed(r)) return;
     // below 300 without text nginx still sends an empty body with its headers
     const body = Buffer.from(op.text ? op.text(r) : '', 'latin1');
     return sendBody(r, { status: op.code, contentType: contentTypeFor(r) }, body);

@@ -119,6 +119,9 @@ export function readBody(r: Req): Promise<BufferedBody> {
       if (fd >= 0) spill();
       else done();
     });
-    stream.on('error', () => fail({ status: 400 }));
+    stream.on('error', () => {
+      if (r.msg.broken) logError('error', 'client sent invalid chunked body', r);
+      fail({ status: 400 });
+    });
   });
 }

@@ -45,8 +45,8 @@ export interface RequestHead {
   status: number;
   /** The error log message (without " while reading ..."). */
   log: string;
-  /** Where the error happened: client request line, headers, or (a chunked body that came with the head) body. */
-  action: 'line' | 'headers' | 'body';
+  /** Where the error happened: client request line or headers. */
+  action: 'line' | 'headers';
   /** HTTP/0.9: the answer is the body alone. */
   http09: boolean;
   method: string;
@@ -1004,17 +1004,14 @@ export class HeadFilter {
         this.mode = Mode.Chunked;
         this.chunkState = CH.Start;
         this.chunkSize = 0n;
-        // nginx reads (or discards) the body before any answer: a broken chunk that came
-        // with the head turns the request into a 400
+        // a broken chunk that came with the head fails the body; what nginx answers depends on
+        // whether it reads the body before answering (see InMsg.broken)
         const held: Buffer[] = [];
         const next = this.chunked(data, off, held);
         if (this.broken) {
-          h.status = 400;
-          h.log = 'client sent invalid chunked body';
-          h.action = 'body';
           h.close = true;
           sink.head(h);
-          sink.bodyEnd();
+          sink.bodyError();
           off = data.length;
           break;
         }

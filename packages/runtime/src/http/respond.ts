@@ -99,6 +99,8 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   if (chunked) h.push('Transfer-Encoding', 'chunked');
   res.useChunkedEncodingByDefault = chunked;
   let keep = wantsKeepAlive(r, loc);
+  // an answer sent over a malformed body that was never read: nothing after it can be parsed
+  if (r.msg.broken) keep = false;
   if (head.special && CLOSE_AFTER.has(head.status)) keep = false;
   // without a length or chunking, the body ends when the connection closes
   if (head.contentLength === undefined && hasBody && !chunked && !r.headerOnly) keep = false;

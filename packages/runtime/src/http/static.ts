@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { logError } from '../log/error-log.js';
-import { finalize } from './phases.js';
+import { dropBodyFailed, finalize } from './phases.js';
 import type { Req } from './request.js';
 import { logRequest } from '../log/request-log.js';
 import { serveAutoindex } from './autoindex.js';
@@ -66,6 +66,8 @@ function sendFile(r: Req, file: string): void {
     return sendSpecial(r, 301, r.uri + '/' + (r.args ? '?' + r.args : ''));
   }
   if (r.method !== 'GET' && r.method !== 'HEAD') return finalize(r, 405);
+  r.msg.sendContinue();
+  if (dropBodyFailed(r)) return;
   const etag = `"${Math.floor(st.mtimeMs / 1000).toString(16)}-${st.size.toString(16)}"`;
   const lastModified = formatHttpDate(st.mtime);
   // not_modified filter: If-Modified-Since must equal Last-Modified exactly (if_modified_since exact)
