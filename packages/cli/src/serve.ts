@@ -6,7 +6,6 @@ import {
   closeAccessLogs,
   closePools,
   compile,
-  applyKeepalive,
   bindPlan,
   listenAll,
   logError,
@@ -187,10 +186,6 @@ export async function serve(o: ServeOptions): Promise<number> {
         if (oldKeys.has(s.key)) continue;
         const one = await listenAll(new TableRef({ ...next.table, sockets: [s] }));
         for (const [k, v] of one) servers.set(k, v);
-      }
-      for (const s of plan) {
-        const srv = servers.get(s.key);
-        if (srv) applyKeepalive(srv, s);
       }
       for (const k of oldKeys) {
         if (!plan.some((s) => s.key === k)) {

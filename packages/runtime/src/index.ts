@@ -1,7 +1,7 @@
 export { compile, type CompileOptions } from './compile/index.js';
 export type * from './compile/types.js';
 export { resolveHosts } from './provision.js';
-export { TableRef, Listener, listenAll, createListener, applyKeepalive } from './http/listener.js';
+export { TableRef, Listener, listenAll } from './http/listener.js';
 export { openErrorLog, logError } from './log/error-log.js';
 export { closeAccessLogs } from './log/access-log.js';
 export { closePools } from './upstream/pools.js';

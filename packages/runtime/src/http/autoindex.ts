@@ -391,7 +391,7 @@ export function serveAutoindex(r: Req, dir: string): void {
   const body = Buffer.from(text, 'latin1');
   // $body_bytes_sent counts what went out after the header, chunk framing included:
   // "<hex>\r\n" <body> "\r\n" "0\r\n\r\n"
-  r.bodyBytesSent = body.length + (r.res.useChunkedEncodingByDefault ? body.length.toString(16).length + 9 : 0);
+  r.bodyBytesSent = body.length + (r.res.chunked ? body.length.toString(16).length + 9 : 0);
   logRequest(r);
   r.res.end(body);
 }

@@ -70,7 +70,6 @@ export class ClientConnection implements ConnInfo, HeadSink, BodySource, Respons
   /** The listen address in the routing table it was last looked up in (listener.ts keeps these). */
   table: RuntimeConfig | undefined = undefined;
   sock: SocketConf | undefined = undefined;
-  limits: HeadLimits | undefined = undefined;
 
   constructor(
     readonly socket: Socket,

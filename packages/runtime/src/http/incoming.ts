@@ -36,8 +36,6 @@ export class InMsg {
   readonly requestLine: string;
   /** The whole body has been received (or there is none). */
   complete = false;
-  /** Body bytes received so far. */
-  received = 0;
   private stream: BodyStream | null = null;
   /** Body bytes that came before anybody asked for the stream. */
   private early: Buffer[] | null = null;
@@ -94,7 +92,6 @@ export class InMsg {
 
   /** From the connection: body bytes. Returns false when the consumer is full (pause reads). */
   push(chunk: Buffer): boolean {
-    this.received += chunk.length;
     if (this.discard) return true;
     if (this.stream) return this.stream.push(chunk);
     (this.early ??= []).push(chunk);

@@ -82,15 +82,13 @@ export class Listener extends net.Server implements ConnectionHost {
     const table = this.tables.current;
     if (c.table !== table) {
       c.table = table;
-      c.limits = undefined;
       c.sock = socketFor(table, this.key, c.serverAddr, c.serverPort) ?? table.sockets[0];
     }
     return c.sock!;
   }
 
   limits(c: ClientConnection): HeadLimits {
-    const sock = this.sockFor(c);
-    return (c.limits ??= limitsOf(sock.defaultServer));
+    return limitsOf(this.sockFor(c).defaultServer);
   }
 
   pick(c: ClientConnection, host: string): HeadLimits {
@@ -122,8 +120,7 @@ export class Listener extends net.Server implements ConnectionHost {
 
   serve(conn: ClientConnection, msg: InMsg, res: Res): void {
     const table = this.tables.current;
-    this.sockFor(conn);
-    const sock = conn.sock;
+    const sock = this.sockFor(conn);
     const head = msg.head;
     const r = new Req(msg, res, conn);
     if (head.http09) r.headerOnly = false;
@@ -135,10 +132,6 @@ export class Listener extends net.Server implements ConnectionHost {
     }
     res.onAbandoned = onResponseAbandoned as (res: Res) => void;
     res.onClientEnd = onClientEnd as (res: Res) => boolean;
-    if (!sock) {
-      res.destroy();
-      return;
-    }
     if (head.status || head.ignored.length) {
       r.server = head.host !== undefined ? selectServer(sock, head.host, r) : sock.defaultServer;
       r.loc = r.server.conf;
@@ -161,21 +154,11 @@ export class Listener extends net.Server implements ConnectionHost {
   }
 }
 
-/** One listening socket: every server{} block that listens on it shares it. */
-export function createListener(ref: TableRef, key: string): Listener {
-  return new Listener(ref, key);
-}
-
-/** Kept for the reload path: keep-alive timing now comes from each request's location. */
-export function applyKeepalive(_srv: Listener, _sock: SocketConf): void {
-  // nothing to set: connection.ts reads keepalive_timeout per request, as nginx does
-}
-
 /** Binds every socket of the table; resolves once all listen. */
 export async function listenAll(ref: TableRef): Promise<Map<string, Listener>> {
   const servers = new Map<string, Listener>();
   for (const s of bindPlan(ref.current)) {
-    const srv = createListener(ref, s.key);
+    const srv = new Listener(ref, s.key);
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
       if (s.unix) {

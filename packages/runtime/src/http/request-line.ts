@@ -25,18 +25,23 @@ export interface HeadLimits {
   mergeSlashes: boolean;
 }
 
-type ServerLimitsConf = ServerConf & { clientHeaderBufferSize?: number; largeHeaderBuffers?: number };
+const limitsByServer = new WeakMap<ServerConf, HeadLimits>();
 
+/** A server's head limits: made once per (immutable) server conf, not per request. */
 export function limitsOf(s: ServerConf): HeadLimits {
-  const x = s as ServerLimitsConf;
-  return {
-    clientBuffer: x.clientHeaderBufferSize ?? 1024,
-    largeNum: x.largeHeaderBuffers ?? 4,
-    largeSize: s.largeHeaderBuffer,
-    ignoreInvalid: s.ignoreInvalidHeaders,
-    underscores: s.underscoresInHeaders,
-    mergeSlashes: s.mergeSlashes,
-  };
+  let l = limitsByServer.get(s);
+  if (!l) {
+    l = {
+      clientBuffer: s.clientHeaderBufferSize,
+      largeNum: s.largeHeaderBuffers,
+      largeSize: s.largeHeaderBuffer,
+      ignoreInvalid: s.ignoreInvalidHeaders,
+      underscores: s.underscoresInHeaders,
+      mergeSlashes: s.mergeSlashes,
+    };
+    limitsByServer.set(s, l);
+  }
+  return l;
 }
 
 /** What one request head turned out to be. */

@@ -97,7 +97,7 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
     location = undefined;
   }
   if (chunked) h.push('Transfer-Encoding', 'chunked');
-  res.useChunkedEncodingByDefault = chunked;
+  res.chunked = chunked;
   let keep = wantsKeepAlive(r, loc);
   // an answer sent over a malformed body that was never read: nothing after it can be parsed
   if (r.msg.broken) keep = false;
@@ -122,7 +122,7 @@ export function writeHead(r: Req, head: Head, hasBody: boolean): boolean {
   const reason = head.reason ?? REASONS[status] ?? '';
   // a close with the request body still coming lingers (connection.ts), as nginx does
   res.shouldKeepAlive = keep;
-  if (keep) r.conn.keepaliveMs = loc ? loc.keepaliveTimeout : r.conn.keepaliveMs;
+  if (keep && loc) r.conn.keepaliveMs = loc.keepaliveTimeout;
   res.writeHead(status, reason, h);
   return keep;
 }

@@ -9,6 +9,8 @@ export interface ResponseOwner {
 
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+/** A chunk's end and the last chunk, as one write. */
+const CRLF_LAST_CHUNK = Buffer.from('\r\n0\r\n\r\n', 'latin1');
 /** Below this a body piece is copied behind the head into one buffer (one write, no writev). */
 const COALESCE = 16 * 1024;
 
@@ -26,7 +28,7 @@ export class Res extends EventEmitter {
   destroyed = false;
   statusMessage = '';
   /** Body writes get chunked framing (respond.ts decides, as nginx's chunked filter). */
-  useChunkedEncodingByDefault = false;
+  chunked = false;
   /** The connection stays open for another request after this response. */
   shouldKeepAlive = true;
   /** A write returned false and 'drain' is owed. */
@@ -84,7 +86,7 @@ export class Res extends EventEmitter {
   private send(data: Buffer | null, last: boolean): boolean {
     const socket = this.socket;
     if (socket.destroyed) return false;
-    const chunked = this.useChunkedEncodingByDefault && !this.noBody;
+    const chunked = this.chunked && !this.noBody;
     const head = this.pendingHead;
     this.pendingHead = null;
     const cb = last ? this.onFinished : undefined;
@@ -118,7 +120,7 @@ export class Res extends EventEmitter {
     socket.cork();
     socket.write(prefix, 'latin1');
     socket.write(data);
-    const ok = socket.write(last ? Buffer.concat([CRLF, LAST_CHUNK]) : CRLF, cb);
+    const ok = socket.write(last ? CRLF_LAST_CHUNK : CRLF, cb);
     socket.uncork();
     return ok;
   }

@@ -43,7 +43,7 @@ export function logError(level: string, message: string, r?: Req, upstream?: str
   if (r) {
     line += `, client: ${r.conn.remoteAddr}, server: ${r.server?.name ?? ''}`;
     // nginx's r->request_line as sent (set by the listener); none for an empty one
-    const request = (r.msg as { requestLine?: string }).requestLine ?? `${r.msg.method} ${r.msg.url} HTTP/${r.msg.httpVersion}`;
+    const request = r.msg.requestLine;
     if (request) line += `, request: "${request}"`;
     if (upstream) line += `, upstream: "${upstream}"`;
     const host = r.hostHeader;
