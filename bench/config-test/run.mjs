@@ -63,8 +63,8 @@ tools.push(nx);
 // and the floor with a do-nothing Chevrotain parser over the tokens as well
 if (!args.includes('--no-floor')) {
   const built = existsSync(CLI) ? null : 'not built';
-  tools.push({ name: 'floor', cmd: process.execPath, argv: [join(ROOT, 'bench/config-test/floor.mjs'), conf], runs: [], skipped: built });
-  tools.push({ name: 'floor+p', cmd: process.execPath, argv: [join(ROOT, 'bench/config-test/floor.mjs'), conf, '--recognize'], runs: [], skipped: built });
+  tools.push({ name: 'floor', cmd: process.execPath, argv: ['--max-semi-space-size=4', join(ROOT, 'bench/config-test/floor.mjs'), conf], runs: [], skipped: built });
+  tools.push({ name: 'floor+p', cmd: process.execPath, argv: ['--max-semi-space-size=4', join(ROOT, 'bench/config-test/floor.mjs'), conf, '--recognize'], runs: [], skipped: built });
 }
 
 /** Runs one command; resolves { code, stderr, stdout, ms, rssKiB }. */

@@ -10,6 +10,7 @@
 //   --no-profile    skip the CPU profile of nxproxy
 //   --no-floor      skip the floor front (bench/proxy/floor-proxy.mjs: a bare net server + undici)
 //   --pin           (experiment, off by default) taskset: front proxy on CPU 0, wrk + backend on CPU 1
+//   --node-flags=F  Node flags for nxproxy, space-separated (e.g. --node-flags=--max-semi-space-size=4)
 //   --keep          keep the temp dir (its path is printed)
 //   env NXPROXY_BIN=path  run another nxproxy entry script (default packages/cli/bin/nxproxy.js),
 //                   e.g. NXPROXY_BIN=/tmp/wt/packages/cli/bin/nxproxy.js when the tree does not build
@@ -61,6 +62,7 @@ const warmup = opt('--warmup', 2);
 const keep = args.includes('--keep');
 const profile = !args.includes('--no-profile');
 const pin = args.includes('--pin');
+const nodeFlags = (args.find((a) => a.startsWith('--node-flags='))?.slice(13) ?? '').split(' ').filter(Boolean);
 const floor = !args.includes('--no-floor');
 const FLOOR = join(ROOT, 'bench/proxy/floor-proxy.mjs');
 
@@ -260,7 +262,7 @@ function busyNeighbours() {
 
 const nginxVersion = (spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr ?? '').trim();
 const wrkVersion = (spawnSync(WRK, ['-v'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0].trim();
-console.log(`${nginxVersion}; ${wrkVersion}; node ${process.version}; nxproxy ${CLI}`);
+console.log(`${nginxVersion}; ${wrkVersion}; node ${process.version}; nxproxy ${CLI}${nodeFlags.length ? ` (node ${nodeFlags.join(" ")})` : ""}`);
 console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); load avg ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
   (pin ? 'pinned: front proxy on CPU 0, wrk + backend on CPU 1' : 'nothing pinned'));
 console.log(`wrk -t1 -c${CONNECTIONS} -d${duration}s --latency; ${rounds} rounds/scenario, ${warmup}s warm-up before each run; temp ${base}\n`);
@@ -287,7 +289,7 @@ async function main() {
         ? await start(`${tool} (${scenario})`, NGINX, serverArgv(dir), port, dir, 0)
         : tool === 'floor'
           ? await start(`${tool} (${scenario})`, process.execPath, [FLOOR, String(port), String(backendPort), scenario === 'keepalive' ? 'keepalive' : 'close'], port, dir, 0)
-          : await start(`${tool} (${scenario})`, process.execPath, [CLI, ...serverArgv(dir)], port, dir, 0);
+          : await start(`${tool} (${scenario})`, process.execPath, [...nodeFlags, CLI, ...serverArgv(dir)], port, dir, 0);
       procs.add(p);
       p.tool = tool;
       p.runs = [];
@@ -342,7 +344,7 @@ async function main() {
     const dir = prepare('profile-nxproxy', frontConf('keepalive', port));
     const profDir = join(dir, 'cpuprofile');
     const p = await start('nxproxy --cpu-prof', process.execPath,
-      ['--cpu-prof', `--cpu-prof-dir=${profDir}`, CLI, ...serverArgv(dir)], port, dir, 0);
+      [...nodeFlags, '--cpu-prof', `--cpu-prof-dir=${profDir}`, CLI, ...serverArgv(dir)], port, dir, 0);
     procs.add(p);
     await wrk(port, warmup);
     const from = process.hrtime.bigint() / 1000n;

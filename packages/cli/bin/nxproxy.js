@@ -1,7 +1,7 @@
-#!/usr/bin/env node
-// No Node flags in the shebang: they would apply to serving too. A 4 MB young generation made
-// -t peak lower (169 vs 190 MiB on the 5.3 MB bench config, both well under half of nginx's 500)
-// but cost serving ~5 us of CPU per request (37.7 vs 43.0 us, wrk keepalive, 3 runs each).
+#!/usr/bin/env -S node --max-semi-space-size=4
+// A small young generation: -t on large configs promotes less and peaks lower (169 vs 188 MiB on
+// the bench config, bench/RESULTS.md); serving showed no clear cost (node bench/proxy/run.mjs
+// --node-flags=--max-semi-space-size=4 against the default, within the runs' noise).
 import { setFlagsFromString } from 'node:v8';
 
 // -t runs once and exits, and what it allocates (the AST, the checker's state) stays live
