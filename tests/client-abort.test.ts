@@ -58,8 +58,6 @@ describe('client going away while the upstream works', () => {
     backend?.close();
   });
 
-  const errorLog = (side: string) => running.errorLog(side);
-
   for (const side of sides) {
     it(`${side}: a half-close while the upstream has not answered ends the request unanswered`, async () => {
       const id = `${side}-half`;
@@ -71,7 +69,7 @@ describe('client going away while the upstream works', () => {
       // sees no request at all); nxproxy has handed the request over by then and cuts it.
       await new Promise((r) => setTimeout(r, 700));
       expect(ended.get(id)).not.toBe('finished');
-      expect(errorLog(side)).toMatch(
+      expect(running.errorLog(side)).toMatch(
         /\[info\] .*epoll_wait\(\) reported that client prematurely closed connection, so upstream connection is closed too while (?:connecting to|sending request to) upstream, client: 127\.0\.0\.1, server: , request: "GET \/slow\?id=\S+ HTTP\/1\.1", upstream: "http:\/\/127\.0\.0\.1:\d+\/slow\?id=\S+", host: "x"/,
       );
     });
