@@ -33,12 +33,6 @@ function onClientEnd(res: NxResponse): boolean {
   return res.nxReq!.upstream?.clientEnded() ?? false;
 }
 
-/** The client asked to switch protocols. */
-function hasUpgrade(raw: string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 7 && raw[i].toLowerCase() === 'upgrade') return true;
-  return false;
-}
-
 /** A 500 written by hand when the pipeline itself failed. */
 function rawError(res: Res, code: number): void {
   if (res.headersSent) {
@@ -126,7 +120,7 @@ export class Listener extends net.Server implements ConnectionHost {
     if (head.http09) r.headerOnly = false;
     r.requestLength = head.length;
     (res as NxResponse).nxReq = r;
-    if (hasUpgrade(msg.rawHeaders)) {
+    if (r.wantsUpgrade) {
       r.upgradeSocket = conn.socket;
       r.divert = (fn) => (conn.tunnel = fn);
     }

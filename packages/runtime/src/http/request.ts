@@ -83,6 +83,8 @@ export class Req {
   hostCount = 0;
   contentLength: string | undefined = undefined;
   transferEncoding: string | undefined = undefined;
+  /** The client sent an Upgrade header (a tunnel may follow). */
+  wantsUpgrade = false;
 
   constructor(
     readonly msg: InMsg,
@@ -100,6 +102,9 @@ export class Req {
           if (name.toLowerCase() === 'host') {
             if (this.hostCount++ === 0) this.hostHeader = raw[i + 1];
           }
+          break;
+        case 7:
+          if (name.toLowerCase() === 'upgrade') this.wantsUpgrade = true;
           break;
         case 14:
           if (this.contentLength === undefined && name.toLowerCase() === 'content-length') this.contentLength = raw[i + 1];
